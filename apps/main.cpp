@@ -1,0 +1,2 @@
+// Placeholder until the CLI lands (apps/ work in progress).
+int main() { return 2; }

@@ -1,0 +1,1 @@
+// Implemented by the genomics I/O work; see genbank_reader.h.

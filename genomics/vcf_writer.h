@@ -1,0 +1,62 @@
+// VCF/BCF output through HTSlib, bcftools-style: -O v|z|b|u (guessed from the name when not
+// given), -W index (.csi; .tbi on request) written next to the output, header edits
+// (INFO lines, provenance lines) and per-allele float INFO values. Written through an
+// AtomicOutput: nothing appears under the final name until commit.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/output_file.h"
+#include "genomics/hts_handles.h"
+
+namespace strand::genomics {
+
+enum class VcfFormat { kVcf, kVcfGz, kBcf, kBcfUncompressed };  // -O v | z | b | u
+// 'v','z','b','u' → format; throws on anything else.
+VcfFormat parse_vcf_format(char letter);
+// From the name: .bcf → b, .vcf.gz/.vcf.bgz → z, otherwise (and "-") v.
+VcfFormat guess_vcf_format(std::string_view path);
+
+enum class IndexKind { kNone, kCsi, kTbi };
+
+struct VcfWriterOptions {
+  VcfFormat format = VcfFormat::kVcf;
+  IndexKind index = IndexKind::kNone;  // needs a compressed, non-stdout output
+  int threads = 0;
+};
+
+class VcfWriter {
+ public:
+  // Copies `template_header` (typically the input's); edit header() before write_header().
+  VcfWriter(AtomicOutput& output, const bcf_hdr_t* template_header, const VcfWriterOptions& options);
+  ~VcfWriter();
+
+  bcf_hdr_t* header() { return hdr_.get(); }
+  // ##INFO=<ID=id,Number=number,Type=Float,Description="...">; replaces an existing
+  // definition of the same ID with a warning.
+  void add_info_float(std::string_view id, std::string_view number, std::string_view description);
+  // Any "##key=value" line (provenance: ##strandVersion=..., ##strandCommand=...).
+  void add_header_line(std::string_view line);
+  void write_header();
+
+  // Sets a per-allele (Number=A) float INFO tag on `rec`: values.size() must equal the ALT
+  // count; NaN is written as missing ('.'). All-NaN removes nothing: the tag is written as '.'.
+  void set_info_floats(bcf1_t* rec, const char* tag, std::span<const float> values);
+  void write(bcf1_t* rec);
+  // Flushes, closes and saves the index (as a companion of the AtomicOutput). Call before
+  // AtomicOutput::commit(). Throws on any write error.
+  void close();
+
+ private:
+  AtomicOutput& output_;
+  VcfWriterOptions options_;
+  HtsFilePtr fp_;
+  BcfHdrPtr hdr_;
+  std::string index_path_;
+  bool header_written_ = false;
+  uint64_t records_ = 0;
+};
+
+}  // namespace strand::genomics

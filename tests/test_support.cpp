@@ -1,0 +1,98 @@
+#include "tests/test_support.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace strand::test {
+
+fs::path source_dir() { return fs::path(STRAND_SOURCE_DIR); }
+fs::path binary_dir() { return fs::path(STRAND_BINARY_DIR); }
+
+fs::path fixture(std::string_view relative) {
+  fs::path p = source_dir() / "data" / fs::path(relative);
+  if (!fs::exists(p)) ADD_FAILURE() << "missing fixture " << p;
+  return p;
+}
+
+fs::path shared_data(std::string_view relative) {
+  const char* env = std::getenv("STRAND_SHARED_DATA");
+  const fs::path root = env != nullptr && *env != '\0' ? fs::path(env) : source_dir().parent_path() / "shared" / "data";
+  fs::path p = root / fs::path(relative);
+  return fs::exists(p) ? p : fs::path();
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path candidate = fs::temp_directory_path() / ("strand-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
+    std::error_code ec;
+    if (fs::create_directory(candidate, ec)) {
+      path_ = candidate;
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temporary directory");
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::vector<std::string> TempDir::list() const {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string read_maybe_gzip(const fs::path& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw std::runtime_error("cannot open " + path.string());
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  if (n < 0) throw std::runtime_error("cannot decompress " + path.string());
+  return out;
+}
+
+CommandResult run_command(const std::string& command, std::string_view stdin_data) {
+  TempDir tmp;
+  const fs::path out = tmp / "stdout", err = tmp / "stderr", in = tmp / "stdin";
+  write_file(in, stdin_data);
+  const std::string full = "(" + command + ") <" + in.string() + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(full.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+fs::path strand_binary() { return binary_dir() / "apps" / "strand"; }
+
+}  // namespace strand::test
