@@ -29,7 +29,8 @@ struct Region {
 
 // Parses one -r region (1-based inclusive). Throws strand::Error with the text on error.
 Region parse_region(std::string_view text);
-// Parses a comma-separated -r list ("chr1:1-100,chr2").
+// Parses a comma-separated -r list ("chr1:1-100,chr2"); as in bcftools the commas separate
+// regions, so numbers in a list cannot use thousands separators.
 std::vector<Region> parse_region_list(std::string_view text);
 // Reads a -R file: BED (0-based) when its name ends in .bed/.bed.gz, else 1-based inclusive
 // "chr beg end" columns; '#', 'track' and 'browser' lines skipped. Errors name file and line.
