@@ -55,14 +55,13 @@ extern "C" void cleanup_and_reraise(int sig) {
 AtomicOutput::AtomicOutput(std::string final_path) : final_path_(std::move(final_path)) {
   if (final_path_.empty()) fail("output path is empty");
   if (is_stdout()) {
-    temp_path_ = "-";
+    temp_path_.assign(1, '-');  // (assigning "-" trips GCC 12's -Wrestrict false positive)
     return;
   }
   namespace fs = std::filesystem;
   const fs::path target(final_path_);
   if (fs::is_directory(target)) fail("output '", final_path_, "' is a directory");
-  fs::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (!fs::is_directory(dir)) fail("cannot write output '", final_path_, "': directory '", dir.string(), "' does not exist");
   if (access(dir.c_str(), W_OK) != 0)
     fail("cannot write output '", final_path_, "': directory '", dir.string(), "' is not writable");

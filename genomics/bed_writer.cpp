@@ -1,1 +1,177 @@
-// Implemented by the genomics I/O work; see bed_writer.h.
+#include "genomics/bed_writer.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/text.h"
+
+namespace strand::genomics {
+namespace {
+
+constexpr size_t kFlushBytes = 1 << 16;
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// bgzip when the final name ends in .gz, plain text otherwise (and on stdout).
+BgzfPtr open_text_output(const AtomicOutput& output, std::string_view what) {
+  const bool gz = !output.is_stdout() && ends_with(output.final_path(), ".gz");
+  return open_bgzf(output.path(), gz ? "w" : "wu", what);
+}
+
+void flush_text(BGZF* fp, std::string& buf, const AtomicOutput& output) {
+  if (buf.empty()) return;
+  errno = 0;
+  if (bgzf_write(fp, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()))
+    fail("cannot write to '", output.final_path(), "': ", errno_reason());
+  buf.clear();
+}
+
+void check_track_line(std::string_view line) {
+  if (line.find('\n') != std::string_view::npos) fail("track line ", quote_for_message(line), " has a newline");
+}
+
+void check_name(std::string_view name, std::string_view what, const AtomicOutput& output) {
+  if (name.empty()) fail("cannot write '", output.final_path(), "': empty ", what);
+  for (char c : name)
+    if (c == '\t' || c == '\n' || c == '\r')
+      fail("cannot write '", output.final_path(), "': ", what, " ", quote_for_message(name), " has a tab or newline");
+}
+
+// Shortest text that reads back as the same float/double.
+template <typename T>
+void append_number(std::string& buf, T value) {
+  char text[64];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  STRAND_ASSERT(ec == std::errc());
+  buf.append(text, end);
+}
+
+void append_int(std::string& buf, int64_t value) {
+  char text[24];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  STRAND_ASSERT(ec == std::errc());
+  buf.append(text, end);
+}
+
+}  // namespace
+
+// ---- BED -----------------------------------------------------------------------------------
+
+BedWriter::BedWriter(AtomicOutput& output, std::string_view track_line) : output_(output) {
+  check_track_line(track_line);
+  fp_ = open_text_output(output_, "BED output");
+  if (!track_line.empty()) {
+    buf_.append(track_line);
+    buf_ += '\n';
+  }
+}
+
+BedWriter::~BedWriter() = default;
+
+void BedWriter::write(const BedRecord& record) {
+  STRAND_ASSERT(fp_, "BedWriter::write() after close()");
+  check_name(record.contig, "contig name", output_);
+  if (record.beg0 < 0 || record.end0 < record.beg0)
+    fail("cannot write '", output_.final_path(), "': invalid interval ", record.contig, ":", record.beg0, "-",
+         record.end0, " (0-based half-open)");
+  if (record.strand != '.' && record.strand != '+' && record.strand != '-')
+    fail("cannot write '", output_.final_path(), "': invalid strand '", std::string(1, record.strand), "'");
+  buf_.append(record.contig);
+  buf_ += '\t';
+  append_int(buf_, record.beg0);
+  buf_ += '\t';
+  append_int(buf_, record.end0);
+  // BED5 needs a name and BED6 a score: missing ones are '.' and 0.
+  const bool bed6 = record.strand != '.';
+  const bool bed5 = bed6 || record.score.has_value();
+  if (!record.name.empty() || bed5) {
+    buf_ += '\t';
+    if (record.name.empty()) {
+      buf_ += '.';
+    } else {
+      check_name(record.name, "feature name", output_);
+      buf_.append(record.name);
+    }
+  }
+  if (bed5) {
+    buf_ += '\t';
+    if (record.score)
+      append_number(buf_, *record.score);
+    else
+      buf_ += '0';
+  }
+  if (bed6) {
+    buf_ += '\t';
+    buf_ += record.strand;
+  }
+  buf_ += '\n';
+  if (buf_.size() >= kFlushBytes) flush_text(fp_.get(), buf_, output_);
+}
+
+void BedWriter::close() {
+  if (!fp_) return;
+  flush_text(fp_.get(), buf_, output_);
+  close_checked(fp_, output_.final_path());
+}
+
+// ---- bedGraph ------------------------------------------------------------------------------
+
+BedGraphWriter::BedGraphWriter(AtomicOutput& output, std::string_view track_line) : output_(output) {
+  check_track_line(track_line);
+  fp_ = open_text_output(output_, "bedGraph output");
+  if (!track_line.empty()) {
+    buf_.append(track_line);
+    buf_ += '\n';
+  }
+}
+
+BedGraphWriter::~BedGraphWriter() = default;
+
+void BedGraphWriter::emit_run(const ValueRun& run) {
+  buf_.append(contig_);
+  buf_ += '\t';
+  append_int(buf_, run.beg0);
+  buf_ += '\t';
+  append_int(buf_, run.end0);
+  buf_ += '\t';
+  append_number(buf_, run.value);
+  buf_ += '\n';
+  if (buf_.size() >= kFlushBytes) flush_text(fp_.get(), buf_, output_);
+}
+
+void BedGraphWriter::end_run() {
+  runs_.finish([this](const ValueRun& run) { emit_run(run); });
+}
+
+void BedGraphWriter::write_values(std::string_view contig, int64_t beg0, std::span<const float> values) {
+  STRAND_ASSERT(fp_, "BedGraphWriter::write_values() after close()");
+  if (contig != contig_ || !has_contig_) {
+    check_name(contig, "contig name", output_);
+    end_run();
+    if (has_contig_) done_contigs_.insert(contig_);
+    if (done_contigs_.count(std::string(contig)) != 0)
+      fail("cannot write bedGraph '", output_.final_path(), "': values for contig '", std::string(contig),
+           "' come again after those of other contigs (write contig by contig)");
+    contig_ = contig;
+    has_contig_ = true;
+    next_pos0_ = 0;
+  }
+  if (beg0 < next_pos0_)
+    fail("cannot write bedGraph '", output_.final_path(), "': values at ", contig_, ":", beg0 + 1,
+         " overlap or precede values already written (up to ", next_pos0_, ")");
+  runs_.add(beg0, values, [this](const ValueRun& run) { emit_run(run); });
+  next_pos0_ = beg0 + static_cast<int64_t>(values.size());
+}
+
+void BedGraphWriter::close() {
+  if (!fp_) return;
+  end_run();
+  flush_text(fp_.get(), buf_, output_);
+  close_checked(fp_, output_.final_path());
+}
+
+}  // namespace strand::genomics

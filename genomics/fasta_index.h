@@ -41,6 +41,11 @@ class IndexedFasta {
     int64_t length, offset, line_bases, line_bytes;
   };
 
+  void load_fai(const std::string& fai_path);
+  // The index entry of the region's contig and the region clamped to it; throws otherwise.
+  std::pair<size_t, Region> resolve(const Region& region) const;
+  void read_bases(const FaiEntry& e, const Region& r, std::string& out);  // mutex_ held
+
   std::string path_;
   BgzfPtr fp_;
   std::vector<ContigInfo> contigs_;

@@ -19,6 +19,9 @@ class FastxReader {
   // Throws strand::Error when the file cannot be opened, is empty, or starts with neither
   // '>' nor '@' ("file 'x' is not FASTA or FASTQ: first byte ...").
   explicit FastxReader(const std::string& path);
+  // Adopts an already opened stream (e.g. stdin after its format was sniffed); `path` names
+  // it in messages.
+  FastxReader(BgzfPtr fp, const std::string& path);
 
   // Fills `rec` with the next record (reusing its buffers); returns false at end of input.
   // Throws strand::Error naming file, line and record on malformed input: truncated or
@@ -31,7 +34,13 @@ class FastxReader {
   uint64_t records_read() const { return records_; }
 
  private:
-  bool read_line();  // next line into line_ (without '\n'/'\r'); false at EOF
+  void start();             // checks the compression and reads the first header line
+  bool read_line();         // next line into line_ (without '\n'/'\r'); false at EOF
+  bool read_header_line();  // skips blank lines; false at EOF
+  void parse_header(SeqRecord& rec);
+  bool next_fasta(SeqRecord& rec);
+  bool next_fastq(SeqRecord& rec);
+  [[noreturn]] void fail_at(const SeqRecord& rec, const std::string& what) const;
 
   std::string path_;
   BgzfPtr fp_;

@@ -4,6 +4,12 @@
 // records) with their qualifiers, and the ORIGIN sequence. Multi-record files (one record
 // per contig) are streamed record by record. The shared bacterial training genomes are
 // GenBank: this reader gives both their sequence and their CDS labels.
+// Decisions: a feature with a remote location ("AB000001.1:1..10") is skipped with a
+// warning; a site between two bases ("123^124") becomes the one-base part of the base on its
+// left (GFF3's zero-length convention); order() is kept like join(); a join of parts on both
+// strands gets Strand::kUnknown. Feature ids: a gene is its /locus_tag; another feature
+// with a locus_tag is "<locus_tag>.<type>" (Parent = the gene when the record has one);
+// features without locus_tag get "<record name>.<type>.<n>".
 #pragma once
 
 #include <cstdint>
@@ -18,12 +24,12 @@
 namespace strand::genomics {
 
 struct GenbankRecord {
-  std::string name;       // seqid used for features: VERSION, else ACCESSION, else LOCUS name
-  std::string locus;      // LOCUS name
+  std::string name;   // seqid used for features: VERSION, else ACCESSION, else LOCUS name
+  std::string locus;  // LOCUS name
   std::string definition;
-  int64_t length = 0;     // LOCUS length (checked against the sequence)
+  int64_t length = 0;  // LOCUS length (checked against the sequence)
   bool circular = false;
-  std::string seq;        // ORIGIN bases, upper-case as in the file (often lower-case)
+  std::string seq;                // ORIGIN bases, in the case of the file (often lower-case)
   std::vector<Feature> features;  // seqid = name; source = "GenBank"
 };
 
@@ -43,8 +49,10 @@ class GenbankParser {
   bool parse_line(std::string_view line);
   // The record completed by the last parse_line that returned true.
   GenbankRecord take();
-  // After the last line: throws if a record was left unterminated (truncated file).
+  // After the last line: throws if a record was left unterminated (truncated file) or the
+  // input held no record at all (empty file).
   void finish();
+  uint64_t line_no() const;  // lines fed so far
 
  private:
   struct State;

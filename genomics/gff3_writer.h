@@ -1,7 +1,11 @@
 // GFF3 output: "##gff-version 3", ##sequence-region per contig, provenance pragmas, then one
 // line per feature part (parts of one feature share its ID). Reserved characters in
 // attribute values are %-escaped as the specification requires. Plain text, or bgzip when
-// the output name ends in .gz.
+// the output name ends in .gz. Parts are written in coordinate order (also on the reverse
+// strand); a CDS gets each part's phase, computed from the feature's phase and the lengths
+// of the parts before it in transcription order. Partial parts get NCBI's start_range /
+// end_range; a valueless attribute (GenBank /pseudo) is written as "pseudo=true" since GFF3
+// has no empty values.
 #pragma once
 
 #include <string>

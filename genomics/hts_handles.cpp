@@ -9,6 +9,8 @@
 namespace strand::genomics {
 
 std::string errno_reason() {
+  // HTSlib reports content it cannot recognise as ENOEXEC ("Exec format error").
+  if (errno == ENOEXEC) return "unrecognized file format";
   return errno != 0 ? std::string(std::strerror(errno)) : std::string("unknown error");
 }
 
@@ -33,6 +35,14 @@ BgzfPtr open_bgzf(const std::string& path, const char* mode, std::string_view wh
   reject_directory(path, what);
   errno = 0;
   BgzfPtr fp(bgzf_open(path.c_str(), mode));
+  if (!fp) fail("cannot open ", what, " '", path, "': ", errno_reason());
+  return fp;
+}
+
+HFilePtr open_hfile(const std::string& path, const char* mode, std::string_view what) {
+  reject_directory(path, what);
+  errno = 0;
+  HFilePtr fp(hopen(path.c_str(), mode));
   if (!fp) fail("cannot open ", what, " '", path, "': ", errno_reason());
   return fp;
 }

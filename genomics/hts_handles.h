@@ -6,6 +6,7 @@
 
 #include <htslib/bgzf.h>
 #include <htslib/faidx.h>
+#include <htslib/hfile.h>
 #include <htslib/hts.h>
 #include <htslib/kstring.h>
 #include <htslib/sam.h>
@@ -31,6 +32,8 @@ struct HtsIdxDeleter { void operator()(hts_idx_t* p) const noexcept { if (p) hts
 struct HtsItrDeleter { void operator()(hts_itr_t* p) const noexcept { if (p) hts_itr_destroy(p); } };
 struct TbxDeleter { void operator()(tbx_t* p) const noexcept { if (p) tbx_destroy(p); } };
 struct BcfSrsDeleter { void operator()(bcf_srs_t* p) const noexcept { if (p) bcf_sr_destroy(p); } };
+// An hFILE is only held between opening and handing over to BGZF/htsFile, and on error paths.
+struct HFileDeleter { void operator()(hFILE* p) const noexcept { if (p) hclose_abruptly(p); } };
 struct MallocDeleter { void operator()(void* p) const noexcept { std::free(p); } };
 
 using HtsFilePtr = std::unique_ptr<htsFile, HtsFileDeleter>;
@@ -43,6 +46,7 @@ using FaidxPtr = std::unique_ptr<faidx_t, FaidxDeleter>;
 using HtsIdxPtr = std::unique_ptr<hts_idx_t, HtsIdxDeleter>;
 using HtsItrPtr = std::unique_ptr<hts_itr_t, HtsItrDeleter>;
 using TbxPtr = std::unique_ptr<tbx_t, TbxDeleter>;
+using HFilePtr = std::unique_ptr<hFILE, HFileDeleter>;
 using BcfSrsPtr = std::unique_ptr<bcf_srs_t, BcfSrsDeleter>;
 template <typename T>
 using MallocPtr = std::unique_ptr<T, MallocDeleter>;
@@ -67,6 +71,8 @@ class KString {
 HtsFilePtr open_hts(const std::string& path, const char* mode, std::string_view what);
 // Opens a (possibly gzip/bgzip-compressed) text or binary stream through BGZF.
 BgzfPtr open_bgzf(const std::string& path, const char* mode, std::string_view what);
+// Opens a raw HTSlib stream (hopen), e.g. to sniff stdin's format before choosing a reader.
+HFilePtr open_hfile(const std::string& path, const char* mode, std::string_view what);
 // hts_close / bgzf_close that throws strand::Error when flushing or closing fails.
 void close_checked(HtsFilePtr& file, const std::string& path);
 void close_checked(BgzfPtr& file, const std::string& path);

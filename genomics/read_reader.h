@@ -28,6 +28,10 @@ class ReadReader {
   // `threads`: HTSlib decompression threads (0 = none).
   explicit ReadReader(const std::string& path, ReadFilter filter = {}, const std::string& reference = "",
                       int threads = 0);
+  // Adopts an already opened file (e.g. stdin after its format was sniffed); `path` names it
+  // in messages.
+  ReadReader(HtsFilePtr fp, const std::string& path, ReadFilter filter = {}, const std::string& reference = "",
+             int threads = 0);
 
   // Restricts reading to alignments overlapping `regions` (needs a .bai/.csi/.crai index;
   // error otherwise). Reads overlapping several regions come out once.
@@ -43,7 +47,9 @@ class ReadReader {
   uint64_t reads_skipped() const { return skipped_; }
 
  private:
+  void start(const std::string& reference, int threads);
   bool read_one();  // next alignment into b_ honouring regions; false at end
+  bool passes_filter() const;
 
   std::string path_;
   ReadFilter filter_;
@@ -52,6 +58,9 @@ class ReadReader {
   Bam1Ptr b_;
   HtsIdxPtr idx_;
   HtsItrPtr itr_;
+  bool regions_set_ = false;                 // set_regions() was called (even with no region: read nothing)
+  std::vector<std::string> region_contigs_;  // names the iterator's region list points into
+  std::string last_name_;                    // the last read name seen, for error messages
   uint64_t returned_ = 0, skipped_ = 0;
 };
 

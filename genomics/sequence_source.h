@@ -1,6 +1,8 @@
 // One reader over every sequence input strand accepts: FASTA (plain/gzip/bgzip; whole
 // records, or regions when indexed), FASTQ, SAM/BAM/CRAM/uBAM. The format is detected from
-// the content (hts_detect_format), not the file name, so "-" works too.
+// the content (hts_detect_format), not the file name, so "-" works too: stdin is opened
+// once, sniffed without consuming it, and handed to the matching reader (regions need a
+// file).
 #pragma once
 
 #include <memory>
@@ -16,7 +18,7 @@ namespace strand::genomics {
 enum class SequenceFormat { kFasta, kFastq, kSam, kBam, kCram };
 const char* to_string(SequenceFormat format);
 // Detects the format of a file from its first bytes. Throws for anything else, naming what
-// HTSlib saw ("VCF", "BED", "binary data", ...).
+// HTSlib saw ("VCF", "BED", "binary data", ...). Not for "-" (it would consume stdin).
 SequenceFormat detect_sequence_format(const std::string& path);
 
 struct SequenceSourceOptions {

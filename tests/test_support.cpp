@@ -1,5 +1,7 @@
 #include "tests/test_support.h"
 
+#include "core/error.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -78,6 +80,24 @@ std::string read_maybe_gzip(const fs::path& path) {
   gzclose(f);
   if (n < 0) throw std::runtime_error("cannot decompress " + path.string());
   return out;
+}
+
+std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void expect_error(const std::function<void()>& f, std::initializer_list<std::string_view> parts) {
+  const std::string msg = error_message(f);
+  if (msg.empty()) {
+    ADD_FAILURE() << "no strand::Error was thrown";
+    return;
+  }
+  for (std::string_view p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nlacks: " << p;
 }
 
 CommandResult run_command(const std::string& command, std::string_view stdin_data) {

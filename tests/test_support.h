@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace strand::test {
 
@@ -41,6 +44,11 @@ std::string read_file(const fs::path& path);
 void write_file(const fs::path& path, std::string_view content);
 // Decompresses a gzip/bgzip file (or reads a plain one) through HTSlib-compatible zlib.
 std::string read_maybe_gzip(const fs::path& path);
+
+// The message of the strand::Error that `f` throws, or "" when it throws none.
+std::string error_message(const std::function<void()>& f);
+// Expects `f` to throw strand::Error whose message contains every one of `parts`.
+void expect_error(const std::function<void()>& f, std::initializer_list<std::string_view> parts);
 
 struct CommandResult {
   int exit_code = -1;

@@ -1,0 +1,58 @@
+// `strand bench`: how fast this machine runs a model.
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "apps/commands.h"
+#include "apps/common_options.h"
+#include "pipelines/bench_options.h"
+
+namespace strand::apps {
+namespace {
+
+struct BenchState {
+  CommonOptions common;
+  pipelines::BenchOptions options;
+  std::string lengths;
+};
+
+int run_bench_command(BenchState& s) {
+  finalize_common_options(s.common);
+  pipelines::BenchOptions& o = s.options;
+  if (!s.common.model.empty()) o.model = s.common.model;
+  o.output = s.common.output;
+  o.compute = s.common.compute;
+  if (!s.lengths.empty()) o.lengths = parse_base_count_list(s.lengths, "--lengths");
+  o.validate();
+  return not_implemented("bench");
+}
+
+}  // namespace
+
+Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
+  auto state = std::make_shared<BenchState>();
+  auto& o = state->options;
+  CLI::App* cmd = parent.add_subcommand("bench", "Measure how fast this machine runs a model");
+  cmd->description(
+      cmd->get_description() + "\n\n" +
+      "Time the model's forward pass on random DNA of each --lengths, after one untimed warm-up, and write one\n"
+      "TSV line per length: device, threads, batch, length, median seconds, bases per second, peak memory.");
+  cmd->add_option("--lengths", state->lengths, "comma-separated sequence lengths (default: 10k,100k,1M)")
+      ->type_name("LIST");
+  cmd->add_option("--repeats", o.repeats, "timed runs per length (default: 3)")->type_name("N");
+  cmd->add_option("--batch", o.batch, "sequences per forward pass (default: 1)")->type_name("N");
+  add_common_options(*cmd, state->common,
+                     CommonFlags{.output = true,
+                                 .output_kind = pipelines::OutputKind::kText,
+                                 .output_help = "write the TSV to FILE",
+                                 .threads = true,
+                                 .model = true,
+                                 .default_model = pipelines::kDefaultBenchModel,
+                                 .device = true});
+  cmd->footer(
+      "Examples:\n"
+      "  strand bench --device cuda --lengths 1M,10M\n"
+      "  strand bench --threads 8 -o cpu.tsv");
+  return {cmd, [state] { return run_bench_command(*state); }};
+}
+
+}  // namespace strand::apps

@@ -1,0 +1,79 @@
+// `strand train-head`: fit a per-base annotation head on a genome and its annotation.
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "apps/commands.h"
+#include "apps/common_options.h"
+#include "core/text.h"
+#include "pipelines/train_head_options.h"
+
+namespace strand::apps {
+namespace {
+
+struct TrainHeadState {
+  CommonOptions common;
+  pipelines::TrainHeadOptions options;
+  std::string classes = "CDS", holdout = "contig";
+};
+
+int run_train_head_command(TrainHeadState& s) {
+  finalize_common_options(s.common);
+  pipelines::TrainHeadOptions& o = s.options;
+  o.model = s.common.model;
+  o.output = s.common.output;
+  o.compute = s.common.compute;
+  o.seed = s.common.seed;
+  o.classes.clear();
+  for (std::string_view c : split(s.classes, ',')) o.classes.emplace_back(trim(c));
+  o.holdout = parse_choice(s.holdout, "--holdout",
+                           {std::pair{"contig", pipelines::Holdout::kContig}, {"region", pipelines::Holdout::kRegion}});
+  if (!std::string_view(o.output.path).ends_with(".safetensors"))
+    fail("invalid -o/--output ", quote_for_message(o.output.path), ": a head is saved as a .safetensors file");
+  o.validate();
+  return not_implemented("train-head");
+}
+
+}  // namespace
+
+Command register_train_head(CLI::App& parent, const Invocation& /*invocation*/) {
+  auto state = std::make_shared<TrainHeadState>();
+  auto& o = state->options;
+  CLI::App* cmd = parent.add_subcommand("train-head", "Train a per-base annotation head on an annotated genome");
+  cmd->description(
+      cmd->get_description() + "\n\n" +
+      "Fit a per-base annotation head on top of a frozen model (-m) from a genome and its annotation: a FASTA\n"
+      "with its GFF3 (-f with --gff), or a GenBank file (--genbank). Each base is labelled with the --classes\n"
+      "feature types covering it, on each strand. Part of the genome is held out (--holdout) and the head's\n"
+      "accuracy on it is reported. The head is saved as safetensors, for 'strand annotate --head'.");
+  cmd->add_option("-f,--fasta,--fasta-ref", o.fasta, "genome FASTA (plain or bgzip), with --gff")->type_name("FILE");
+  cmd->add_option("--gff", o.gff, "GFF3 annotation of the -f genome")->type_name("FILE");
+  cmd->add_option("--genbank", o.genbank, "GenBank file with sequence and annotation (instead of -f and --gff)")
+      ->type_name("FILE");
+  cmd->add_option("--classes", state->classes,
+                  "comma-separated GFF3 feature types (SO names) the head predicts (default: CDS)")
+      ->type_name("LIST");
+  cmd->add_option("--holdout", state->holdout,
+                  "held-out bases: whole contigs, or a region at the end of each contig (default: contig)")
+      ->type_name("contig|region");
+  cmd->add_option("--holdout-fraction", o.holdout_fraction, "fraction of the bases held out (default: 0.1)")
+      ->type_name("F");
+  cmd->add_option("--epochs", o.epochs, "passes over the training bases (default: 5)")->type_name("N");
+  cmd->add_option("--learning-rate", o.learning_rate, "optimizer step size (default: 0.001)")->type_name("LR");
+  add_common_options(*cmd, state->common,
+                     CommonFlags{.output = true,
+                                 .output_kind = pipelines::OutputKind::kBinary,
+                                 .output_required = true,
+                                 .output_help = "write the head to FILE (.safetensors)",
+                                 .threads = true,
+                                 .model = true,
+                                 .model_required = true,
+                                 .device = true,
+                                 .seed = true});
+  cmd->footer(
+      "Examples:\n"
+      "  strand train-head -m caduceus-ps -f genome.fa --gff genome.gff3 -o head.safetensors\n"
+      "  strand train-head -m caduceus-ps --genbank genome.gbk --classes CDS,tRNA,rRNA -o head.safetensors");
+  return {cmd, [state] { return run_train_head_command(*state); }};
+}
+
+}  // namespace strand::apps

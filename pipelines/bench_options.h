@@ -1,0 +1,37 @@
+// Options of `strand bench`: forward-pass throughput of a model on this machine over a range
+// of sequence lengths (random DNA), as TSV.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipelines/default_models.h"
+#include "pipelines/shared_options.h"
+
+namespace strand::pipelines {
+
+inline constexpr int64_t kMaxBenchLength = int64_t{1} << 32;
+
+struct BenchOptions {
+  std::string model = std::string(kDefaultBenchModel);
+  std::vector<int64_t> lengths = {10'000, 100'000, 1'000'000};  // bases per sequence
+  int repeats = 3;                                              // timed runs per length (after one untimed warm-up)
+  int batch = 1;                                                // sequences per forward pass
+  OutputOptions output;                                         // TSV, -O v|z
+  ComputeOptions compute;
+
+  void validate() const {
+    if (model.empty()) fail("invalid -m/--model: empty");
+    if (lengths.empty()) fail("invalid --lengths: no length given");
+    for (int64_t length : lengths)
+      if (length < 1 || length > kMaxBenchLength)
+        fail("invalid --lengths: ", length, " is not between 1 and ", kMaxBenchLength);
+    if (repeats < 1) fail("invalid --repeats ", repeats, ": must be >= 1");
+    check_batch(batch);
+    output.validate(OutputKind::kText);
+    compute.validate();
+  }
+};
+
+}  // namespace strand::pipelines

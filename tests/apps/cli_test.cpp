@@ -1,0 +1,227 @@
+// The strand command line, through the built binary: --version, --help, exit statuses,
+// error messages on stderr with nothing on stdout, and option validation.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/version.h"
+#include "core/error.h"
+#include "tests/test_support.h"
+
+namespace strand::test {
+namespace {
+
+const std::vector<std::string> kCommands = {"annotate", "score",      "generate", "loglik",
+                                            "embed",    "train-head", "info",     "bench"};
+
+CommandResult strand(const std::string& args, std::string_view stdin_data = {}) {
+  return run_command(cat("'", strand_binary().string(), "' ", args), stdin_data);
+}
+
+bool contains(const std::string& text, std::string_view what) {
+  return text.find(what) != std::string::npos;
+}
+
+// A usage or validation error: status 1, one [E::strand] message naming `what`, no stdout.
+void expect_error(const std::string& args, const std::vector<std::string>& what) {
+  const CommandResult r = strand(args);
+  EXPECT_EQ(r.exit_code, 1) << args << "\nstderr: " << r.err;
+  EXPECT_EQ(r.err.rfind("[E::strand] ", 0), 0u) << args << "\nstderr: " << r.err;
+  EXPECT_TRUE(r.out.empty()) << args << "\nstdout: " << r.out;
+  for (const auto& w : what) EXPECT_TRUE(contains(r.err, w)) << args << ": no '" << w << "' in: " << r.err;
+}
+
+// Valid options of a command whose job has not landed: status 2 and the message, no stdout.
+void expect_not_implemented(const std::string& command, const std::string& args) {
+  const CommandResult r = strand(command + " " + args);
+  EXPECT_EQ(r.exit_code, 2) << command << " " << args << "\nstderr: " << r.err;
+  EXPECT_TRUE(contains(
+      r.err, "[E::" + command + "] 'strand " + command + "' is not implemented yet in strand " + STRAND_VERSION))
+      << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Cli, VersionListsLibrariesAndDevices) {
+  const CommandResult r = strand("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_EQ(r.out.rfind(std::string("strand ") + STRAND_VERSION + " (git ", 0), 0u) << r.out;
+  for (const char* what : {"HTSlib 1.", "TBB 20", "Eigen 3.", "Compiler ", "CUDA "})
+    EXPECT_TRUE(contains(r.out, what)) << "no '" << what << "' in:\n" << r.out;
+  // CUDA: either not compiled in, or the devices or why there are none.
+  EXPECT_TRUE(contains(r.out, "CUDA not compiled in") || contains(r.out, "CUDA devices: none (") ||
+              contains(r.out, "  cuda:0 "))
+      << r.out;
+}
+
+TEST(Cli, HelpListsEveryCommand) {
+  for (const char* flag : {"--help", "-h"}) {
+    const CommandResult r = strand(flag);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    for (const auto& command : kCommands)
+      EXPECT_TRUE(contains(r.out, "\n  " + command + " ")) << command << " missing from:\n" << r.out;
+  }
+}
+
+TEST(Cli, NoCommandIsAUsageError) {
+  const CommandResult r = strand("");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_TRUE(contains(r.err, "Usage: strand")) << r.err;
+  EXPECT_TRUE(contains(r.err, "score")) << r.err;
+}
+
+TEST(Cli, EveryCommandHasHelpNamingItsOptions) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> expected = {
+      {"annotate",
+       {"GENOME", "-o,--output", "-O,--output-type", "--head", "--tracks", "--track-format", "-a,--proteins",
+        "-d,--genes", "-g,--genetic-code", "--window", "--overlap", "-r,--regions", "-R,--regions-file", "--threads",
+        "--device", "-m,--model", "default: bacteria-ps"}},
+      {"score",
+       {"INPUT", "-f,--fasta-ref", "-o,--output", "-O,--output-type", "v|z|b|u", "-W,--write-index", "--window",
+        "--no-rc", "--check-ref", "-r,--regions", "-R,--regions-file", "--threads", "--device", "--batch",
+        "default: human-ps"}},
+      {"generate",
+       {"--prompt", "--prompt-fasta", "-n,--num-samples", "--length", "--temperature", "--top-k", "--top-p", "--seed",
+        "--batch", "-o,--output", "--device", "default: bacteria-causal"}},
+      {"loglik",
+       {"INPUT", "-o,--output", "--both-strands", "--track", "-r,--regions", "-R,--regions-file", "--threads",
+        "--device", "default: bacteria-causal"}},
+      {"embed",
+       {"INPUT", "--pool", "none|mean", "--rc", "none|average", "--layer", "--window", "--overlap", "-o,--output",
+        "--batch", "-r,--regions", "--threads", "--device"}},
+      {"train-head",
+       {"-m,--model", "--fasta", "--gff", "--genbank", "--classes", "--holdout", "contig|region", "-o,--output",
+        "--threads", "--device"}},
+      {"info", {"MODEL", "-m,--model"}},
+      {"bench", {"-m,--model", "--lengths", "--device", "--threads", "-o,--output"}},
+  };
+  ASSERT_EQ(expected.size(), kCommands.size());
+  for (const auto& [command, options] : expected) {
+    const CommandResult r = strand(command + " --help");
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+    EXPECT_TRUE(r.err.empty()) << command << ": " << r.err;
+    EXPECT_TRUE(contains(r.out, "Usage: strand " + command)) << r.out;
+    for (const auto& option : options) EXPECT_TRUE(contains(r.out, option)) << command << ": no " << option;
+  }
+  // info takes the model and logging options only.
+  const std::string info = strand("info --help").out;
+  for (const char* absent : {"--output", "--threads", "--device", "--regions"})
+    EXPECT_FALSE(contains(info, absent)) << "info --help lists " << absent;
+}
+
+TEST(Cli, ParseErrorsAreReportedOnStderr) {
+  expect_error("--no-such-option", {"--no-such-option", "strand --help"});
+  expect_error("no-such-command", {"unknown command 'no-such-command'", "strand --help"});
+  expect_error("score -f ref.fa --no-such-option in.vcf", {"--no-such-option", "strand score --help"});
+  expect_error("score -f ref.fa", {"INPUT", "required", "strand score --help"});
+  expect_error("score in.vcf", {"--fasta-ref", "required"});
+  expect_error("embed in.fa", {"--output", "required"});
+  expect_error("train-head -f g.fa --gff g.gff3 -o h.safetensors", {"--model", "required"});
+  expect_error("score -f ref.fa --threads x in.vcf", {"--threads", "x"});
+  expect_error("score -f ref.fa in.vcf --window", {"--window"});
+}
+
+TEST(Cli, CommandsNotImplementedYetExitWith2) {
+  expect_not_implemented("score", "-f ref.fa in.vcf.gz");
+  expect_not_implemented("score", "-f ref.fa -Oz -o out.vcf.gz -W --threads 4 -r chr1:1-1000 --window 2k in.vcf.gz");
+  expect_not_implemented("score", "-f ref.fa -Ob -o out.bcf --write-index=csi --check-ref x --no-rc in.bcf");
+  expect_not_implemented("score", "-f ref.fa -o out.vcf.gz -Wtbi -- in.vcf.gz");
+  // -W takes an optional value but never the input file that is still missing.
+  expect_not_implemented("score", "-f ref.fa -o out.vcf.gz -W in.vcf.gz");
+  expect_not_implemented("annotate", "genome.fa -o genes.gff3 -a p.faa -d g.fna -g 4 --tracks t --window 10k");
+  expect_not_implemented("generate",
+                         "--prompt acgtn -n 3 --length 10k --temperature 0.7 --top-k 3 --top-p 0.9 "
+                         "--seed 18446744073709551615");
+  expect_not_implemented("loglik", "a.fa b.fq.gz c.bam -o out.tsv.gz --track out.bedGraph --both-strands");
+  expect_not_implemented("embed",
+                         "a.fa -o x.safetensors --pool none --rc average --layer 3 --window 1M "
+                         "--overlap 1000");
+  expect_not_implemented("embed", "a.fa -o x.npy --pool mean");
+  expect_not_implemented("train-head", "-m m --genbank g.gbk --classes CDS,tRNA -o h.safetensors --seed 7");
+  expect_not_implemented("train-head", "-m m --fasta g.fa --gff g.gff3 --holdout region -o h.safetensors");
+  expect_not_implemented("info", "");
+  expect_not_implemented("info", "human-ps");
+  expect_not_implemented("bench", "--lengths 1k,2.5k,1M --repeats 2 -o bench.tsv");
+  expect_not_implemented("bench", "-q");
+}
+
+TEST(Cli, ValidatesCommonOptions) {
+  expect_error("score -f ref.fa --device gpu in.vcf", {"--device", "gpu"});
+  expect_error("score -f ref.fa --device cuda:1000 in.vcf", {"--device", "cuda:1000"});
+  expect_error("score -f ref.fa -O x in.vcf", {"-O", "'x'"});
+  expect_error("generate -O b", {"-O", "'b'"});
+  expect_error("score -f ref.fa -r chr1:200-100 in.vcf.gz", {"-r", "chr1:200-100"});
+  expect_error("score -f ref.fa -r chr1:x in.vcf.gz", {"-r", "chr1:x"});
+  expect_error("score -f ref.fa -r chr1 -R regions.bed in.vcf.gz", {"-r/--regions", "-R/--regions-file"});
+  expect_error("score -f ref.fa -R /nonexistent/regions.bed in.vcf.gz", {"-R", "/nonexistent/regions.bed"});
+  expect_error("score -f ref.fa -r chr1 -", {"-r/-R", "standard input"});
+  expect_error("score -f ref.fa --threads -1 in.vcf", {"--threads", "-1"});
+  expect_error("score -f ref.fa -W in.vcf", {"-W/--write-index", "standard output"});
+  expect_error("score -f ref.fa -W -o out.vcf in.vcf", {"-W/--write-index", "compressed"});
+  expect_error("score -f ref.fa --write-index=tbi -o out.bcf in.vcf", {"tbi", "BCF"});
+  expect_error("score -f ref.fa --write-index=bai -o out.vcf.gz in.vcf", {"-W/--write-index", "bai"});
+  expect_error("score -f ref.fa --check-ref s in.vcf", {"--check-ref", "'s'"});
+  expect_error("score -f ref.fa --batch 0 in.vcf", {"--batch", "0"});
+  expect_error("bench -v -q", {"-q/--quiet", "-v/--verbose"});
+  expect_error("generate --seed -1", {"--seed", "-1"});
+}
+
+TEST(Cli, ValidatesJobOptions) {
+  expect_error("generate --temperature 0", {"--temperature", "0"});
+  expect_error("generate --temperature nan", {"--temperature", "nan"});
+  expect_error("generate --top-p 1.5", {"--top-p", "1.5"});
+  expect_error("generate --top-p 0", {"--top-p", "0"});
+  expect_error("generate --top-k -1", {"--top-k", "-1"});
+  expect_error("generate --length 0", {"--length", "0"});
+  expect_error("generate --length 1.5k1", {"--length", "1.5k1"});
+  expect_error("generate -n 0", {"--num-samples", "0"});
+  expect_error("generate --prompt ACGU", {"--prompt", "'U'", "position 4"});
+  expect_error("generate --prompt A --prompt-fasta p.fa", {"--prompt", "--prompt-fasta"});
+  expect_error("embed a.fa -o x.pt", {"-o/--output", "x.pt"});
+  expect_error("embed a.fa -o x.npy --pool none", {"--pool mean", ".npy"});
+  expect_error("embed a.fa -o x.safetensors --pool max", {"--pool", "'max'", "none|mean"});
+  expect_error("embed a.fa -o x.safetensors --window 100 --overlap 100", {"--overlap", "100", "--window"});
+  expect_error("embed a.fa -o x.safetensors --overlap 10", {"--overlap", "--window"});
+  expect_error("embed a.fa -o x.safetensors --layer -1", {"--layer", "-1"});
+  expect_error("embed a.fa -o -", {"-o/--output"});
+  expect_error("loglik a.fa --track out.wig", {"--track", "out.wig"});
+  expect_error("loglik a.fa --track out.bedGraph -o out.bedGraph", {"--track", "out.bedGraph"});
+  expect_error("annotate g.fa -g 7", {"--genetic-code", "7"});
+  expect_error("annotate g.fa -a - ", {"-a/--proteins", "standard output"});
+  expect_error("annotate g.fa --track-format bigwig", {"--track-format", "--tracks"});
+  expect_error("annotate g.fa --tracks t --track-format wig", {"--track-format", "'wig'"});
+  expect_error("train-head -m m -o h.safetensors", {"--gff", "--genbank"});
+  expect_error("train-head -m m --gff g.gff3 -o h.safetensors", {"--gff", "--fasta"});
+  expect_error("train-head -m m --genbank g.gbk --gff g.gff3 -o h.safetensors", {"--genbank", "--gff"});
+  expect_error("train-head -m m --genbank g.gbk -o h.pt", {"-o/--output", "h.pt"});
+  expect_error("train-head -m m --genbank g.gbk --classes CDS,,tRNA -o h.safetensors", {"--classes"});
+  expect_error("train-head -m m --genbank g.gbk --holdout-fraction 1 -o h.safetensors", {"--holdout-fraction", "1"});
+  expect_error("bench --lengths 10k,0", {"--lengths", "0"});
+  expect_error("bench --lengths 10x", {"--lengths", "10x"});
+  expect_error("info a -m b", {"-m/--model", "MODEL"});
+}
+
+TEST(Cli, NameMismatchWithOutputTypeWarns) {
+  const CommandResult r = strand("score -f ref.fa -Oz -o out.bcf in.vcf");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "[W::score] -O z")) << r.err;
+  // -q silences the warning but not the error.
+  const CommandResult quiet = strand("score -q -f ref.fa -Oz -o out.bcf in.vcf");
+  EXPECT_EQ(quiet.exit_code, 2) << quiet.err;
+  EXPECT_FALSE(contains(quiet.err, "[W::")) << quiet.err;
+  EXPECT_TRUE(contains(quiet.err, "not implemented yet")) << quiet.err;
+}
+
+TEST(Cli, RegionsFileIsRead) {
+  TempDir tmp;
+  write_file(tmp / "regions.bed", "chr1\t0\t100\n");
+  expect_not_implemented("score", "-f ref.fa -R '" + (tmp / "regions.bed").string() + "' in.vcf.gz");
+  write_file(tmp / "empty.bed", "# nothing\n");
+  expect_error("score -f ref.fa -R '" + (tmp / "empty.bed").string() + "' in.vcf.gz", {"-R", "empty.bed"});
+}
+
+}  // namespace
+}  // namespace strand::test
