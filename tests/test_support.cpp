@@ -15,7 +15,16 @@
 
 namespace strand::test {
 
-fs::path source_dir() { return fs::path(STRAND_SOURCE_DIR); }
+namespace {
+// The compiled-in paths, unless the environment moves them (tests run from a bundle copied to
+// another machine, e.g. the GPU machine: STRAND_SOURCE_DIR=repo root, STRAND_BINARY=strand).
+fs::path env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return fs::path(value != nullptr && *value != '\0' ? value : fallback);
+}
+}  // namespace
+
+fs::path source_dir() { return env_or("STRAND_SOURCE_DIR", STRAND_SOURCE_DIR); }
 fs::path binary_dir() { return fs::path(STRAND_BINARY_DIR); }
 
 fs::path fixture(std::string_view relative) {
@@ -113,6 +122,9 @@ CommandResult run_command(const std::string& command, std::string_view stdin_dat
   return r;
 }
 
-fs::path strand_binary() { return binary_dir() / "apps" / "strand"; }
+fs::path strand_binary() {
+  const char* env = std::getenv("STRAND_BINARY");
+  return env != nullptr && *env != '\0' ? fs::path(env) : binary_dir() / "apps" / "strand";
+}
 
 }  // namespace strand::test

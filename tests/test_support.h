@@ -15,7 +15,7 @@ namespace strand::test {
 
 namespace fs = std::filesystem;
 
-// The project root (tests run with it as their working directory).
+// The project root (tests run with it as their working directory); $STRAND_SOURCE_DIR overrides.
 fs::path source_dir();
 // The CMake build directory.
 fs::path binary_dir();
@@ -57,7 +57,7 @@ struct CommandResult {
 // Runs `command` through /bin/sh with stdout and stderr captured (stdin from /dev/null
 // unless `stdin_data` is given).
 CommandResult run_command(const std::string& command, std::string_view stdin_data = {});
-// Path of the strand executable of this build.
+// Path of the strand executable of this build ($STRAND_BINARY overrides).
 fs::path strand_binary();
 
 }  // namespace strand::test

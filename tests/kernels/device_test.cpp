@@ -26,8 +26,12 @@ TEST(DeviceSpec, RejectsBadSpecs) {
 TEST(DeviceQuery, AnswersWithoutThrowing) {
   std::string why;
   const auto devices = cuda_devices(&why);
-  if (devices.empty()) EXPECT_FALSE(why.empty());
-  if (!cuda_compiled()) EXPECT_THROW(check_device_available(parse_device_spec("cuda:0")), Error);
+  if (devices.empty()) {
+    EXPECT_FALSE(why.empty());
+  }
+  if (!cuda_compiled()) {
+    EXPECT_THROW(check_device_available(parse_device_spec("cuda:0")), Error);
+  }
   EXPECT_NO_THROW(check_device_available(parse_device_spec("cpu")));
   // An ordinal past the visible devices is always an error.
   EXPECT_THROW(check_device_available(parse_device_spec("cuda:1000")), Error);
