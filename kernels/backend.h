@@ -1,0 +1,33 @@
+// The dispatch layer: the forward pass is written once against kernels::Backend; the CPU
+// (and later CUDA) implementations live behind it. The scalar reference backend is the
+// ground truth the tests compare the fast ones with.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "kernels/ops.h"
+
+namespace strand::kernels {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  virtual void linear(const LinearParams& p) = 0;
+  virtual void conv1d_silu(const ConvParams& p) = 0;
+  virtual void selective_scan(const ScanParams& p) = 0;
+  virtual void add_rms_norm(const AddRmsNormParams& p) = 0;
+  virtual void embedding(const EmbeddingParams& p) = 0;
+  virtual void elementwise(const ElementwiseParams& p) = 0;
+  virtual void flip(const FlipParams& p) = 0;
+};
+
+// Scalar loops in double-free plain fp32, obviously correct, slow: tests only.
+std::unique_ptr<Backend> make_reference_backend();
+// Eigen GEMM + TBB + SIMD. threads: 0 = all cores (the caller's tbb arena decides).
+std::unique_ptr<Backend> make_cpu_backend();
+
+}  // namespace strand::kernels

@@ -1,0 +1,105 @@
+// The ops of the forward pass: one plain params struct per op, shapes in the comment above
+// each. Rows of an activation matrix are positions of one or more sequences stacked
+// (batch * seq_len rows); channels are columns. All fp32 on the CPU. Implementations:
+// kernels/reference/ (scalar, the ground truth for tests), kernels/cpu/ (Eigen + TBB + SIMD),
+// kernels/cuda/ (later). The model calls them through kernels::Backend (backend.h).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/tensor.h"
+
+namespace strand::kernels {
+
+// y[M, N] = x[M, K] · w[N, K]^T (+ bias[N]) (+ y when accumulate).
+// The nn.Linear convention: w is [out_features, in_features], row-major.
+struct LinearParams {
+  ConstMatF x;                  // [M, K]
+  ConstMatF w;                  // [N, K]
+  const float* bias = nullptr;  // [N] or null
+  MatF y;                       // [M, N]; may not alias x
+  bool accumulate = false;      // y += x·w^T (+ bias) instead of y =
+};
+
+// Depthwise causal convolution over time followed by SiLU, per sequence:
+//   forward:  y[t, c] = silu(bias[c] + sum_k w[c, k] * x[t - (K-1) + k, c])
+//   reverse (anti-causal, the reverse-direction mixer without flipping the sequence):
+//             y[t, c] = silu(bias[c] + sum_k w[c, k] * x[t + (K-1) - k, c])
+// Inputs before the first processed position come from state_in (zeros when null). The
+// state holds the last K-1 inputs in processing order, oldest first: for the forward
+// direction state[s, c, j] = x[t0 - (K-1) + j, c]; for reverse, x[t0 + (K-1) - j, c], where
+// t0 is the first position processed. state_out receives the same for the position after the
+// last one processed, so a long record can be processed tile by tile with identical results.
+struct ConvParams {
+  ConstMatF x;                       // [S * L, C]
+  const float* w = nullptr;          // [C, K] row-major
+  const float* bias = nullptr;       // [C] or null
+  MatF y;                            // [S * L, C]; must not alias x
+  int64_t seq_len = 0;               // L; rows = S * L
+  int kernel = 4;                    // K
+  bool reverse = false;
+  const float* state_in = nullptr;   // [S, C, K-1] or null (zeros)
+  float* state_out = nullptr;        // [S, C, K-1] or null; may equal state_in
+};
+
+// Mamba-1 selective scan with fp32 state, per sequence and channel d, state index n:
+//   dt[t, d] = softplus(delta[t, d] + delta_bias[d])        (softplus(v) = v for v > 20)
+//   h[d, n]  = exp(dt * A[d, n]) * h[d, n] + dt * B[t, n] * u[t, d]
+//   y[t, d]  = (sum_n C[t, n] * h[d, n] + Dskip[d] * u[t, d]) * (z ? silu(z[t, d]) : 1)
+// Positions run t = 0..L-1, or L-1..0 when reverse (the reverse-direction mixer). h starts
+// from h_in (zeros when null); h_out receives the state after the last position processed.
+struct ScanParams {
+  ConstMatF u;                        // [S * L, D]
+  ConstMatF delta;                    // [S * L, D] (before bias and softplus)
+  const float* delta_bias = nullptr;  // [D] or null
+  ConstMatF A;                        // [D, N] (= -exp(A_log))
+  ConstMatF B;                        // [S * L, N]
+  ConstMatF C;                        // [S * L, N]
+  const float* Dskip = nullptr;       // [D] or null
+  ConstMatF z;                        // [S * L, D] or empty: no gate
+  MatF y;                             // [S * L, D]
+  int64_t seq_len = 0;                // L
+  bool reverse = false;
+  const float* h_in = nullptr;        // [S, D, N] or null (zeros)
+  float* h_out = nullptr;             // [S, D, N] or null; may equal h_in
+};
+
+// Fused residual add + RMSNorm, row by row:
+//   r = x + residual_in (x alone when residual_in is empty; residual_in alone when x is empty)
+//   residual_out = r;  y = r / sqrt(mean(r^2) + eps) * weight
+// Any of the views may be column slices of wider matrices; residual_out may alias
+// residual_in and y may alias x (same row-by-row traversal).
+struct AddRmsNormParams {
+  ConstMatF x;             // [R, W] or empty
+  ConstMatF residual_in;   // [R, W] or empty
+  const float* weight = nullptr;  // [W]
+  float eps = 1e-5f;
+  MatF residual_out;       // [R, W] or empty
+  MatF y;                  // [R, W]
+};
+
+// y[r, :] = table[ids[r], :]. Ids are checked by the caller (0 <= id < table.rows).
+struct EmbeddingParams {
+  const int32_t* ids = nullptr;  // [R]
+  ConstMatF table;               // [V, W]
+  MatF y;                        // [R, W]
+};
+
+// Elementwise y = a + b or y = a * b (the bidirectional strategies), y = (a + b) * 0.5
+// (strand averaging) on matching shapes. y may alias a or b.
+enum class ElementwiseOp { kAdd, kMul, kAverage };
+struct ElementwiseParams {
+  ElementwiseOp op = ElementwiseOp::kAdd;
+  ConstMatF a, b;  // [R, W]
+  MatF y;          // [R, W]
+};
+
+// y = x with the row order and/or the column order reversed (reverse complement of an
+// RC-equivariant activation flips both). y may not alias x.
+struct FlipParams {
+  ConstMatF x;  // [R, W]
+  MatF y;       // [R, W]
+  bool rows = false, cols = false;
+};
+
+}  // namespace strand::kernels

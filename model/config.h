@@ -1,0 +1,60 @@
+// Model configurations, parsed once from a Hugging Face config.json into typed structs and
+// validated: CaduceusForMaskedLM (model_type "caduceus", PH and PS) and MambaForCausalLM
+// (model_type "mamba", transformers naming) over the DNA character vocabulary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strand::model {
+
+enum class Architecture { kCaduceus, kMamba };
+enum class BidirectionalStrategy { kAdd, kEwMultiply };
+const char* to_string(Architecture arch);
+const char* to_string(BidirectionalStrategy strategy);
+
+// One Mamba-1 mixer's dimensions.
+struct MixerConfig {
+  int d_model = 0;    // mixer input width (per strand half for PS)
+  int d_state = 16;   // N
+  int d_conv = 4;     // K
+  int expand = 2;
+  int dt_rank = 0;    // resolved: "auto" = ceil(d_model / 16)
+  bool conv_bias = true;
+  bool bias = false;  // in_proj/out_proj bias
+  int d_inner() const { return expand * d_model; }
+};
+
+struct ModelConfig {
+  Architecture arch = Architecture::kCaduceus;
+  std::string source;     // the config.json path, for messages
+  int n_layer = 0;
+  int d_model = 0;        // config d_model / hidden_size
+  int vocab_size = 0;     // after padding to pad_vocab_size_multiple
+  MixerConfig mixer;
+  bool rms_norm = true;   // false = LayerNorm (rejected: the published models use RMSNorm)
+  float norm_epsilon = 1e-5f;
+  bool residual_in_fp32 = true;
+  bool fused_add_norm = true;
+  // Caduceus only
+  bool bidirectional = true;
+  BidirectionalStrategy strategy = BidirectionalStrategy::kAdd;
+  bool bidirectional_weight_tie = true;
+  bool rcps = false;                 // PS (true) or PH (false)
+  std::vector<int> complement_map;   // vocab_size entries, keys parsed as integers
+  // Mamba only
+  bool tie_word_embeddings = true;
+
+  // Width of the hidden states the model outputs: 2 * d_model for PS, d_model otherwise.
+  int hidden_width() const { return rcps ? 2 * d_model : d_model; }
+  bool causal() const { return arch == Architecture::kMamba; }
+};
+
+// Parses config.json text; `source` names the file in errors ("config.json: 'n_layer' must
+// be a positive integer, found -1"). Unknown model_type/architectures are errors naming them.
+ModelConfig parse_model_config(std::string_view json_text, std::string_view source);
+ModelConfig load_model_config(const std::string& path);
+
+}  // namespace strand::model

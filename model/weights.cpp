@@ -1,0 +1,1 @@
+// Work in progress (model-core issue); see the header.
