@@ -4,7 +4,7 @@
 
 #include "apps/commands.h"
 #include "apps/common_options.h"
-#include "pipelines/bench_options.h"
+#include "pipelines/bench.h"
 
 namespace strand::apps {
 namespace {
@@ -22,8 +22,8 @@ int run_bench_command(BenchState& s) {
   o.output = s.common.output;
   o.compute = s.common.compute;
   if (!s.lengths.empty()) o.lengths = parse_base_count_list(s.lengths, "--lengths");
-  o.validate();
-  return not_implemented("bench");
+  pipelines::run_bench(o);
+  return 0;
 }
 
 }  // namespace
@@ -34,8 +34,12 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
   CLI::App* cmd = parent.add_subcommand("bench", "Measure how fast this machine runs a model");
   cmd->description(
       cmd->get_description() + "\n\n" +
-      "Time the model's forward pass on random DNA of each --lengths, after one untimed warm-up, and write one\n"
-      "TSV line per length: device, threads, batch, length, median seconds, bases per second, peak memory.");
+      "Time the exact full-length forward pass on random DNA of each --lengths (median of --repeats runs, after\n"
+      "one untimed warm-up) and write one TSV line per length: seconds, bases per second, microseconds per kb,\n"
+      "peak resident memory (and per base), GFLOP/s, and efficiency = achieved FLOP rate / this machine's\n"
+      "measured fp32 GEMM rate. The header lines give the GEMM rate and the model's FLOPs per base. The default\n"
+      "model is random-ps-131k: random weights in the shape of the published Caduceus-PS 131k checkpoint\n"
+      "(d_model 256, 16 layers, d_state 16, expand 2), built in memory.");
   cmd->add_option("--lengths", state->lengths, "comma-separated sequence lengths (default: 10k,100k,1M)")
       ->type_name("LIST");
   cmd->add_option("--repeats", o.repeats, "timed runs per length (default: 3)")->type_name("N");

@@ -4,6 +4,7 @@
 
 #include "apps/commands.h"
 #include "apps/common_options.h"
+#include "pipelines/info.h"
 #include "pipelines/info_options.h"
 
 namespace strand::apps {
@@ -21,7 +22,7 @@ int run_info_command(InfoState& s) {
     fail("give the model either as MODEL or with -m/--model, not both");
   s.options.model = s.positional.empty() ? s.common.model : s.positional;
   s.options.validate();
-  return not_implemented("info");
+  return pipelines::run_info(s.options);
 }
 
 }  // namespace
@@ -33,7 +34,12 @@ Command register_info(CLI::App& parent, const Invocation& /*invocation*/) {
       cmd->get_description() + "\n\n" +
       "Print what a model is: architecture (Caduceus PH/PS, Mamba), sizes, vocabulary, default window, heads,\n"
       "tensors, precision and checksum. Without a model, list the shipped models and the job each is the\n"
-      "default for.");
+      "default for.\n\n"
+      "Output (stdout): one 'key<TAB>value' line per property (model, architecture, parameters, n_layer, d_model,\n"
+      "hidden_width, d_inner, d_state, d_conv, expand, dt_rank, vocab_size, the config switches, context, dtype,\n"
+      "file_size, sha256, ...), for scripts (cut -f2) and people (column -t -s $'\\t'). The whole checkpoint is\n"
+      "loaded and checked, so info also tells whether a model folder is complete. Shipped models are looked up in\n"
+      "$STRAND_MODELS_DIR (default: the data/models folder of the source tree).");
   cmd->add_option("MODEL", state->positional, "a model folder or a shipped model's name (same as -m)")->type_name("");
   add_common_options(*cmd, state->common,
                      CommonFlags{.model = true,

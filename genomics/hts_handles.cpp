@@ -47,6 +47,11 @@ HFilePtr open_hfile(const std::string& path, const char* mode, std::string_view 
   return fp;
 }
 
+void flush_checked(BGZF* file, const std::string& path) {
+  const int rc = file->is_compressed ? bgzf_flush(file) : hflush(file->fp);
+  if (rc != 0) fail("error writing '", path, "': ", errno_reason());
+}
+
 void close_checked(HtsFilePtr& file, const std::string& path) {
   if (!file) return;
   const int rc = hts_close(file.release());

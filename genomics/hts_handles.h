@@ -73,6 +73,10 @@ HtsFilePtr open_hts(const std::string& path, const char* mode, std::string_view 
 BgzfPtr open_bgzf(const std::string& path, const char* mode, std::string_view what);
 // Opens a raw HTSlib stream (hopen), e.g. to sniff stdin's format before choosing a reader.
 HFilePtr open_hfile(const std::string& path, const char* mode, std::string_view what);
+// Pushes buffered output to the file (compressed: ends the current BGZF block; uncompressed
+// "wu" streams: flushes the underlying hFILE, since HTSlib 1.16's bgzf_flush crashes on them).
+// Throws strand::Error naming `path` on failure.
+void flush_checked(BGZF* file, const std::string& path);
 // hts_close / bgzf_close that throws strand::Error when flushing or closing fails.
 void close_checked(HtsFilePtr& file, const std::string& path);
 void close_checked(BgzfPtr& file, const std::string& path);

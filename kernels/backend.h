@@ -25,9 +25,11 @@ class Backend {
   virtual void flip(const FlipParams& p) = 0;
 };
 
-// Scalar loops in double-free plain fp32, obviously correct, slow: tests only.
+// Scalar loops, obviously correct, slow: the ground truth for tests. fp32 math as the
+// PyTorch reference does it, with double accumulation for the long sums (GEMM dot products,
+// the RMSNorm mean of squares); kernels/reference/reference_backend.cpp says which.
 std::unique_ptr<Backend> make_reference_backend();
-// Eigen GEMM + TBB + SIMD. threads: 0 = all cores (the caller's tbb arena decides).
+// Eigen GEMM + TBB + SIMD, on the threads of the caller's tbb::task_arena.
 std::unique_ptr<Backend> make_cpu_backend();
 
 }  // namespace strand::kernels

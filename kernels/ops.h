@@ -102,4 +102,14 @@ struct FlipParams {
   bool rows = false, cols = false;
 };
 
+// Shape and aliasing checks shared by every backend (kernels/ops.cpp): STRAND_ASSERT with a
+// message naming the op and the offending dimension. Each backend calls them on entry.
+void check(const LinearParams& p);
+void check(const ConvParams& p);
+void check(const ScanParams& p);
+void check(const AddRmsNormParams& p);
+void check(const EmbeddingParams& p);
+void check(const ElementwiseParams& p);
+void check(const FlipParams& p);
+
 }  // namespace strand::kernels

@@ -23,6 +23,12 @@ namespace strand::model {
 enum class StDType { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool, kF8E4M3, kF8E5M2 };
 const char* to_string(StDType dtype);
 size_t dtype_size(StDType dtype);
+bool is_float(StDType dtype);  // F64/F32/F16/BF16: what read_f32 converts
+
+// Exact widening of one IEEE half (F16: subnormals, infinities and NaN payloads kept) and one
+// bfloat16 (the top 16 bits of an fp32) to fp32.
+float f16_to_f32(uint16_t bits);
+float bf16_to_f32(uint16_t bits);
 
 struct StTensorInfo {
   std::string name;
@@ -47,9 +53,15 @@ class SafetensorsFile {
   const StTensorInfo* find(std::string_view name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::span<const std::byte> bytes(const StTensorInfo& t) const;
+  // The whole file as mapped (for its checksum) and its size in bytes.
+  std::span<const std::byte> file_bytes() const { return {static_cast<const std::byte*>(map_), map_bytes_}; }
+  uint64_t file_size() const { return map_bytes_; }
   // The tensor converted to fp32 (F32 copied; F16/BF16 widened exactly; F64 narrowed).
   // `out` must hold numel() floats. Throws for non-float dtypes, naming the tensor.
   void read_f32(const StTensorInfo& t, std::span<float> out) const;
+  // An integer tensor (I64/I32/I16/I8/U8) widened to int64 (the Caduceus complement_map
+  // buffers). Throws for other dtypes, naming the tensor.
+  std::vector<int64_t> read_i64(const StTensorInfo& t) const;
 
  private:
   std::string path_;
@@ -63,6 +75,9 @@ class SafetensorsFile {
 
 // Parses and validates a header (the JSON text) against a data section of `data_bytes`
 // bytes: the part of SafetensorsFile the fuzzer drives. `source` names the file in errors.
+// Returns the tensors in file order (by begin offset); the header must be at most
+// kMaxHeaderBytes (100 MB, as in the reference implementation).
+inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 std::vector<StTensorInfo> parse_safetensors_header(std::string_view json, uint64_t data_bytes,
                                                    std::string_view source,
                                                    std::map<std::string, std::string>* metadata);

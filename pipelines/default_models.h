@@ -18,8 +18,10 @@ inline constexpr std::string_view kDefaultLoglikModel = "bacteria-causal";    //
 // Caduceus PS on the human genome: variant effect scores of human VCFs, and embeddings.
 inline constexpr std::string_view kDefaultScoreModel = "human-ps";  // placeholder
 inline constexpr std::string_view kDefaultEmbedModel = "human-ps";  // placeholder
-// What `strand bench` times when no -m is given: the annotation model.
-inline constexpr std::string_view kDefaultBenchModel = kDefaultAnnotateModel;
+// What `strand bench` times when no -m is given: a random-weight model of the published
+// Caduceus-PS 131k checkpoint's shape, built in memory (no download, no shipped weights).
+inline constexpr std::string_view kBenchRandomModel = "random-ps-131k";
+inline constexpr std::string_view kDefaultBenchModel = kBenchRandomModel;
 
 // Every shipped model name, for `strand info` without an argument and for error hints.
 inline constexpr std::string_view kShippedModels[] = {"bacteria-ps", "bacteria-causal", "human-ps"};

@@ -1,1 +1,27 @@
-// Work in progress (model-core issue); see the header.
+// The CPU backend: Eigen GEMM, TBB over fixed work blocks, vectorised loops (see cpu_ops.h
+// and the file of each op).
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_ops.h"
+
+namespace strand::kernels {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  void linear(const LinearParams& p) override { cpu::linear(p); }
+  void conv1d_silu(const ConvParams& p) override { cpu::conv1d_silu(p); }
+  void selective_scan(const ScanParams& p) override { cpu::selective_scan(p); }
+  void add_rms_norm(const AddRmsNormParams& p) override { cpu::add_rms_norm(p); }
+  void embedding(const EmbeddingParams& p) override { cpu::embedding(p); }
+  void elementwise(const ElementwiseParams& p) override { cpu::elementwise(p); }
+  void flip(const FlipParams& p) override { cpu::flip(p); }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() {
+  return std::make_unique<CpuBackend>();
+}
+
+}  // namespace strand::kernels

@@ -2,6 +2,8 @@
 // error messages on stderr with nothing on stdout, and option validation.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -142,10 +144,21 @@ TEST(Cli, CommandsNotImplementedYetExitWith2) {
   expect_not_implemented("embed", "a.fa -o x.npy --pool mean");
   expect_not_implemented("train-head", "-m m --genbank g.gbk --classes CDS,tRNA -o h.safetensors --seed 7");
   expect_not_implemented("train-head", "-m m --fasta g.fa --gff g.gff3 --holdout region -o h.safetensors");
-  expect_not_implemented("info", "");
-  expect_not_implemented("info", "human-ps");
-  expect_not_implemented("bench", "--lengths 1k,2.5k,1M --repeats 2 -o bench.tsv");
-  expect_not_implemented("bench", "-q");
+}
+
+TEST(Cli, BenchTimesAModelAndWritesTsv) {
+  TempDir dir;
+  const std::string out = (dir / "bench.tsv").string();
+  const CommandResult r =
+      strand("bench -m " + (source_dir() / "data/models-test/caduceus-ps").string() + " --lengths 100,1k --repeats 1 -o " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string tsv = read_file(out);
+  EXPECT_NE(tsv.find("# measured fp32 GEMM rate"), std::string::npos) << tsv;
+  EXPECT_NE(tsv.find("# model FLOPs per base"), std::string::npos) << tsv;
+  EXPECT_NE(tsv.find("\n100\t"), std::string::npos) << tsv;
+  EXPECT_NE(tsv.find("\n1000\t"), std::string::npos) << tsv;
+  EXPECT_EQ(dir.list(), std::vector<std::string>{"bench.tsv"});  // no temporary left behind
+  expect_error("bench --batch 2 -m " + (source_dir() / "data/models-test/caduceus-ps").string(), {"--batch"});
 }
 
 TEST(Cli, ValidatesCommonOptions) {
@@ -221,6 +234,75 @@ TEST(Cli, RegionsFileIsRead) {
   expect_not_implemented("score", "-f ref.fa -R '" + (tmp / "regions.bed").string() + "' in.vcf.gz");
   write_file(tmp / "empty.bed", "# nothing\n");
   expect_error("score -f ref.fa -R '" + (tmp / "empty.bed").string() + "' in.vcf.gz", {"-R", "empty.bed"});
+}
+
+// `strand info` on the hand-made test models (data/models-test): key<TAB>value lines on stdout.
+std::map<std::string, std::string> info_lines(const std::string& out) {
+  std::map<std::string, std::string> kv;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    const size_t tab = line.find('\t');
+    EXPECT_NE(tab, std::string::npos) << "not key<TAB>value: " << line;
+    if (tab != std::string::npos) kv[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  return kv;
+}
+
+TEST(Cli, InfoDescribesAModel) {
+  const std::string ph = fixture("models-test/caduceus-ph").string();
+  for (const std::string& args : {"info '" + ph + "'", "info -m '" + ph + "'"}) {
+    const CommandResult r = strand(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    const auto kv = info_lines(r.out);
+    EXPECT_EQ(kv.at("architecture"), "CaduceusForMaskedLM (PH)");
+    EXPECT_EQ(kv.at("parameters"), "2264");
+    EXPECT_EQ(kv.at("n_layer"), "2");
+    EXPECT_EQ(kv.at("d_model"), "8");
+    EXPECT_EQ(kv.at("hidden_width"), "8");
+    EXPECT_EQ(kv.at("d_inner"), "16");
+    EXPECT_EQ(kv.at("d_state"), "4");
+    EXPECT_EQ(kv.at("dt_rank"), "1");
+    EXPECT_EQ(kv.at("vocab_size"), "16");
+    EXPECT_EQ(kv.at("bidirectional_strategy"), "add");
+    EXPECT_EQ(kv.at("context"), "unbounded (recurrent)");
+    EXPECT_EQ(kv.at("dtype"), "F32 (36 tensors)");
+    EXPECT_EQ(kv.at("sha256").size(), 64u);
+  }
+  const auto ps = info_lines(strand("info '" + fixture("models-test/caduceus-ps").string() + "'").out);
+  EXPECT_EQ(ps.at("architecture"), "CaduceusForMaskedLM (PS, RC-equivariant)");
+  EXPECT_EQ(ps.at("hidden_width"), "16");
+  EXPECT_EQ(ps.at("dtype"), "F16 (48 tensors), I64 (2 tensors)");
+  const auto mamba = info_lines(strand("info '" + fixture("models-test/mamba").string() + "'").out);
+  EXPECT_EQ(mamba.at("architecture"), "MambaForCausalLM (causal)");
+  EXPECT_EQ(mamba.count("bidirectional"), 0u);
+}
+
+TEST(Cli, InfoListsShippedModels) {
+  TempDir tmp;
+  const CommandResult r = run_command(cat("STRAND_MODELS_DIR='", tmp.path().string(), "' '",
+                                          strand_binary().string(), "' info"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "model\thuman-ps\tnot installed")) << r.out;
+  EXPECT_TRUE(contains(r.out, "no shipped model is installed in " + tmp.path().string())) << r.out;
+  const CommandResult named = run_command(cat("STRAND_MODELS_DIR='", tmp.path().string(), "' '",
+                                              strand_binary().string(), "' info human-ps"));
+  EXPECT_EQ(named.exit_code, 1);
+  EXPECT_TRUE(contains(named.err, "[E::strand] model 'human-ps' is a shipped model that is not installed")) << named.err;
+  EXPECT_TRUE(named.out.empty()) << named.out;
+}
+
+TEST(Cli, InfoErrorsNameTheFile) {
+  TempDir tmp;
+  expect_error("info '" + (tmp / "absent").string() + "'", {(tmp / "absent").string(), "no such model folder"});
+  expect_error("info no-such-model", {"'no-such-model'", "not a shipped model"});
+  fs::create_directories(tmp / "m");
+  write_file(tmp / "m" / "config.json", read_file(fixture("models-test/caduceus-ph/config.json")));
+  const std::string st = read_file(fixture("models-test/caduceus-ph/model.safetensors"));
+  write_file(tmp / "m" / "model.safetensors", st.substr(0, st.size() / 2));
+  expect_error("info '" + (tmp / "m").string() + "'", {(tmp / "m" / "model.safetensors").string(), "truncated"});
+  write_file(tmp / "m" / "config.json", "{\"model_type\": \"gpt2\"}");
+  expect_error("info '" + (tmp / "m").string() + "'", {(tmp / "m" / "config.json").string(), "'gpt2'"});
 }
 
 }  // namespace

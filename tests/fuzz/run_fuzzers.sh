@@ -13,7 +13,7 @@ fi
 build_dir=$1
 seconds=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
-targets="fuzz_region fuzz_gff3 fuzz_genbank"
+targets="fuzz_region fuzz_gff3 fuzz_genbank fuzz_safetensors fuzz_model_config"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/strand-fuzz.XXXXXX") || exit 2
 failed=""

@@ -1,0 +1,12 @@
+// The selective-scan kernel compiled with -mavx2 -mfma (kernels/CMakeLists.txt); scan.cpp
+// calls it only when the CPU has both. Nothing else may live here: any code in this file may
+// use AVX2 instructions.
+#include "kernels/cpu/scan_kernel.h"
+
+namespace strand::kernels::cpu {
+
+void scan_block_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h) {
+  scan_block(p, s, d0, width, a_t, h);
+}
+
+}  // namespace strand::kernels::cpu

@@ -1,0 +1,102 @@
+// Shape and aliasing checks shared by every backend. A violation is a bug in the calling
+// (model) code, so it aborts through STRAND_ASSERT with the op and dimension named.
+#include "kernels/ops.h"
+
+#include <cstdint>
+#include <functional>
+
+namespace strand::kernels {
+namespace {
+
+// A view is well formed: non-negative shape, ld >= cols, data present unless empty.
+template <typename T>
+void check_view(const char* op, const char* name, const Mat<T>& m) {
+  STRAND_ASSERT(m.rows >= 0 && m.cols >= 0, op, ": ", name, " has negative shape [", m.rows, ", ", m.cols, "]");
+  STRAND_ASSERT(m.ld >= m.cols, op, ": ", name, " has ld ", m.ld, " < cols ", m.cols);
+  STRAND_ASSERT(m.data != nullptr || m.rows == 0 || m.cols == 0, op, ": ", name, " is null with shape [", m.rows, ", ",
+                m.cols, "]");
+}
+
+template <typename T>
+void check_shape(const char* op, const char* name, const Mat<T>& m, int64_t rows, int64_t cols) {
+  check_view(op, name, m);
+  STRAND_ASSERT(m.rows == rows && m.cols == cols, op, ": ", name, " is [", m.rows, ", ", m.cols, "], expected [", rows,
+                ", ", cols, "]");
+}
+
+// Whether the memory spans of two views intersect (the elements between rows count too).
+bool overlaps(ConstMatF a, ConstMatF b) {
+  if (a.rows == 0 || a.cols == 0 || b.rows == 0 || b.cols == 0) return false;
+  const float* a_end = a.data + (a.rows - 1) * a.ld + a.cols;
+  const float* b_end = b.data + (b.rows - 1) * b.ld + b.cols;
+  return std::less<const float*>()(a.data, b_end) && std::less<const float*>()(b.data, a_end);
+}
+
+void check_sequences(const char* op, int64_t rows, int64_t seq_len) {
+  STRAND_ASSERT(seq_len > 0 || rows == 0, op, ": seq_len ", seq_len, " must be positive");
+  STRAND_ASSERT(rows == 0 || rows % seq_len == 0, op, ": ", rows, " rows are not a whole number of sequences of ",
+                seq_len);
+}
+
+}  // namespace
+
+void check(const LinearParams& p) {
+  check_view("linear", "x", p.x);
+  check_shape("linear", "w", p.w, p.w.rows, p.x.cols);
+  check_shape("linear", "y", p.y, p.x.rows, p.w.rows);
+  STRAND_ASSERT(!overlaps(p.x, p.y), "linear: y aliases x");
+  STRAND_ASSERT(!overlaps(p.w, p.y), "linear: y aliases w");
+}
+
+void check(const ConvParams& p) {
+  check_view("conv1d_silu", "x", p.x);
+  check_shape("conv1d_silu", "y", p.y, p.x.rows, p.x.cols);
+  check_sequences("conv1d_silu", p.x.rows, p.seq_len);
+  STRAND_ASSERT(p.kernel >= 1, "conv1d_silu: kernel size ", p.kernel, " must be >= 1");
+  STRAND_ASSERT(p.w != nullptr || p.x.cols == 0, "conv1d_silu: no weights");
+  STRAND_ASSERT(!overlaps(p.x, p.y), "conv1d_silu: y aliases x");
+}
+
+void check(const ScanParams& p) {
+  const char* op = "selective_scan";
+  const int64_t rows = p.u.rows, d = p.u.cols, n = p.A.cols;
+  check_view(op, "u", p.u);
+  check_shape(op, "delta", p.delta, rows, d);
+  check_shape(op, "A", p.A, d, n);
+  check_shape(op, "B", p.B, rows, n);
+  check_shape(op, "C", p.C, rows, n);
+  if (!p.z.empty()) check_shape(op, "z", p.z, rows, d);
+  check_shape(op, "y", p.y, rows, d);
+  check_sequences(op, rows, p.seq_len);
+}
+
+void check(const AddRmsNormParams& p) {
+  const char* op = "add_rms_norm";
+  STRAND_ASSERT(!p.x.empty() || !p.residual_in.empty(), op, ": both x and residual_in are empty");
+  check_view(op, "y", p.y);
+  const int64_t rows = p.y.rows, cols = p.y.cols;
+  if (!p.x.empty()) check_shape(op, "x", p.x, rows, cols);
+  if (!p.residual_in.empty()) check_shape(op, "residual_in", p.residual_in, rows, cols);
+  if (!p.residual_out.empty()) check_shape(op, "residual_out", p.residual_out, rows, cols);
+  STRAND_ASSERT(p.weight != nullptr || cols == 0, op, ": no weight");
+}
+
+void check(const EmbeddingParams& p) {
+  check_view("embedding", "table", p.table);
+  check_shape("embedding", "y", p.y, p.y.rows, p.table.cols);
+  STRAND_ASSERT(p.ids != nullptr || p.y.rows == 0, "embedding: no ids");
+}
+
+void check(const ElementwiseParams& p) {
+  check_view("elementwise", "y", p.y);
+  check_shape("elementwise", "a", p.a, p.y.rows, p.y.cols);
+  check_shape("elementwise", "b", p.b, p.y.rows, p.y.cols);
+}
+
+void check(const FlipParams& p) {
+  check_view("flip", "x", p.x);
+  check_shape("flip", "y", p.y, p.x.rows, p.x.cols);
+  STRAND_ASSERT(!overlaps(p.x, p.y), "flip: y aliases x");
+}
+
+}  // namespace strand::kernels

@@ -1,0 +1,161 @@
+#include "pipelines/bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+
+#include "core/log.h"
+#include "core/output_file.h"
+#include "genomics/hts_handles.h"
+#include "kernels/backend.h"
+#include "model/backbone.h"
+#include "model/random_model.h"
+#include "pipelines/model_resolver.h"
+
+namespace strand::pipelines {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Peak resident memory of this process since the last reset, in bytes. Linux resets the
+// high-water mark when "5" is written to /proc/self/clear_refs; where that fails the figure is
+// the peak since start (still an upper bound).
+void reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  if (clear) clear << "5";
+}
+uint64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+// Measured fp32 GEMM rate of the backend on the shape of the model's in_proj (the largest
+// GEMM of the forward pass), in FLOP/s: the ceiling the efficiency is relative to.
+double measure_gemm_rate(kernels::Backend& backend, int64_t in_features, int64_t out_features) {
+  const int64_t rows = 8192;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(static_cast<size_t>(rows * in_features)), w(static_cast<size_t>(out_features * in_features));
+  std::vector<float> y(static_cast<size_t>(rows * out_features));
+  for (float& v : x) v = dist(rng);
+  for (float& v : w) v = dist(rng);
+  const kernels::LinearParams p{kernels::ConstMatF(x.data(), rows, in_features),
+                                kernels::ConstMatF(w.data(), out_features, in_features), nullptr,
+                                kernels::MatF(y.data(), rows, out_features), false};
+  backend.linear(p);  // warm-up
+  const double flops = 2.0 * static_cast<double>(rows * in_features * out_features);
+  int reps = 0;
+  const auto t0 = Clock::now();
+  do {
+    backend.linear(p);
+    ++reps;
+  } while (seconds_since(t0) < 1.0 || reps < 3);
+  return flops * reps / seconds_since(t0);
+}
+
+std::vector<int32_t> random_dna(int64_t len, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> base(7, 10);  // A, C, G, T token ids
+  std::vector<int32_t> ids(static_cast<size_t>(len));
+  for (int32_t& id : ids) id = base(rng);
+  return ids;
+}
+
+}  // namespace
+
+void run_bench(const BenchOptions& options) {
+  options.validate();
+  const int threads = options.compute.threads > 0 ? options.compute.threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+  if (options.batch != 1) fail("strand bench: --batch ", options.batch, " is not supported yet (one record per pass)");
+  if (options.compute.device.kind != kernels::DeviceSpec::Kind::kCpu)
+    fail("strand bench: --device ", options.compute.device.to_string(), " is not supported yet (CPU only in this version)");
+
+  const model::ModelWeights weights = options.model == kBenchRandomModel
+                                          ? model::make_random_model(model::caduceus_ps_131k_config(), 1)
+                                          : model::load_model(resolve_model_folder(options.model));
+  const model::ModelConfig& config = weights.config;
+  auto backend = kernels::make_cpu_backend();
+  model::Backbone backbone(weights, *backend);
+  log_info("bench", "model ", options.model, ": ", config.n_layer, " layers, d_model ", config.d_model,
+           config.rcps ? " (PS)" : "", ", ", threads, " threads, CPU backend");
+
+  const double gemm_rate = measure_gemm_rate(*backend, config.mixer.d_model, 2 * config.mixer.d_inner());
+  const model::FlopCount flops = model::flops_per_base(config);
+
+  AtomicOutput out(options.output.path);
+  genomics::BgzfPtr fp = genomics::open_bgzf(out.path(), options.output.type == OutputType::kBgzf ? "w" : "wu",
+                                             "bench output");
+  std::string text;
+  text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, CPU, ",
+              threads, " threads\n");
+  text += cat("# measured fp32 GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
+              "): ", gemm_rate / 1e9, " GFLOP/s\n");
+  text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"
+          "# resident memory before them (model loaded), per base: what the exact forward pass costs per base\n";
+  text += cat("# model FLOPs per base: ", flops.total() / 1e6, " M (GEMM ", flops.gemm / 1e6, " M, other ",
+              flops.other / 1e6, " M)\n");
+  text += "length\tseconds\tnt_per_s\tus_per_kb\tpeak_rss_mib\tadded_bytes_per_base\tgflop_per_s\tefficiency_vs_gemm\n";
+  // Rows are written as they are measured: a long run shows its progress and keeps what it has.
+  const auto flush_text = [&] {
+    if (bgzf_write(fp.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      fail("cannot write '", options.output.path, "'");
+    genomics::flush_checked(fp.get(), options.output.path);
+    text.clear();
+  };
+  flush_text();
+
+  const int64_t width = backbone.hidden_width();
+  bool warmed_up = false;
+  for (int64_t len : options.lengths) {
+    const std::vector<int32_t> ids = random_dna(len, static_cast<uint64_t>(len));
+    reset_peak_rss();
+    const uint64_t rss_before = peak_rss_bytes();
+    std::vector<float> hidden(static_cast<size_t>(len * width));
+    const kernels::MatF hmat(hidden.data(), len, width);
+    if (!warmed_up) {
+      backbone.run(ids, hmat);
+      warmed_up = true;
+    }
+    std::vector<double> times;
+    for (int rep = 0; rep < options.repeats; ++rep) {
+      const auto t0 = Clock::now();
+      backbone.run(ids, hmat);
+      times.push_back(seconds_since(t0));
+    }
+    std::sort(times.begin(), times.end());
+    const double t = times[times.size() / 2];
+    const double nt_per_s = static_cast<double>(len) / t;
+    const uint64_t peak = peak_rss_bytes();
+    const double gflops = nt_per_s * flops.total() / 1e9;
+    char row[256];
+    std::snprintf(row, sizeof row, "%lld\t%.4f\t%.0f\t%.1f\t%.1f\t%.0f\t%.2f\t%.3f\n", static_cast<long long>(len), t,
+                  nt_per_s, 1e9 / nt_per_s, static_cast<double>(peak) / (1 << 20),
+                  static_cast<double>(peak - std::min(peak, rss_before)) / static_cast<double>(len), gflops, gflops * 1e9 / gemm_rate);
+    text += row;
+    flush_text();
+    log_info("bench", len, " bases: ", t, " s, ", static_cast<int64_t>(nt_per_s), " nt/s, peak ",
+             static_cast<double>(peak) / (1 << 20), " MiB (", static_cast<double>(rss_before) / (1 << 20),
+             " MiB before)");
+  }
+  genomics::close_checked(fp, options.output.path);
+  out.commit();
+}
+
+}  // namespace strand::pipelines

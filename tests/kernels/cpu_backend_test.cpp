@@ -1,0 +1,509 @@
+// The CPU backend against the reference backend, on random inputs (seeded, fresh per case) at
+// awkward sizes: lengths 1, 7, 127, 128, 129, 4097 and 100k, channel counts that are not
+// multiples of the vector width, strided views and column slices, both directions, with and
+// without state, gate, bias and skip.
+//
+// Tolerances (||cpu - ref|| / ||ref|| per output, max |cpu - ref| printed on failure):
+//   embedding, elementwise, flip, and conv1d_silu's state_out: bitwise equal to the reference.
+//   conv1d_silu: <= 1e-6 (same formula in the same order: bitwise in the default build, but
+//     -march=native lets GCC contract a*b+c into FMAs differently in the two backends).
+//   selective_scan: y <= 1e-6, h_out <= 1e-5 (exp_fast is within 2 ulp of std::exp, the AVX2
+//     kernel uses FMA; both the AVX2 and the portable kernels are checked).
+//   add_rms_norm: <= 1e-6 (the double mean of squares is summed in another order).
+//   linear: <= 1e-6 (fp32 Eigen GEMM against a double-accumulated reference).
+// Thread counts (arenas of 1 and 4 threads): bitwise identical for every op, GEMM included
+// (its blocks depend on the shapes only). Tiling a sequence (rows [0, T) then [T, L) with the
+// state carried; reverse: [T, L) first): bitwise identical for scan and conv.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/fast_math.h"
+#include "tests/kernels/kernels_test_support.h"
+
+namespace strand::kernels {
+namespace {
+
+using test::Buffer;
+using test::compare;
+using test::Difference;
+using test::fill_normal;
+using test::in_arena;
+using test::normal_vector;
+
+constexpr double kTolerance = 1e-6;
+// The scan's h_out of one channel is a vector of N numbers only: one rounding difference (FMA
+// in the AVX2 kernel) in a component that cancelled is not averaged out as in y.
+constexpr double kStateTolerance = 1e-5;
+const int64_t kLengths[] = {1, 7, 127, 128, 129, 4097};
+
+Backend& reference() {
+  static const std::unique_ptr<Backend> backend = make_reference_backend();
+  return *backend;
+}
+Backend& cpu() {
+  static const std::unique_ptr<Backend> backend = make_cpu_backend();
+  return *backend;
+}
+
+std::string describe(const Difference& d) {
+  return "relative " + std::to_string(d.relative) + ", max abs " + std::to_string(d.max_abs);
+}
+
+TEST(FastExp, WithinTwoUlpOfStdExp) {
+  double worst = 0.0;
+  for (float x = -87.3f; x <= 88.0f; x += 1.37e-3f) {
+    const double e = std::exp(double(x));
+    worst = std::max(worst, std::abs(double(cpu::exp_fast(x)) - e) / e);
+  }
+  EXPECT_LT(worst, 2.4e-7);
+  EXPECT_EQ(cpu::exp_fast(0.0f), 1.0f);
+  EXPECT_EQ(cpu::exp_fast(-100.0f), 0.0f);
+  EXPECT_EQ(cpu::exp_fast(-std::numeric_limits<float>::infinity()), 0.0f);
+}
+
+// ---- linear ---------------------------------------------------------------------------------
+
+void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strided, bool bias, bool accumulate) {
+  SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " strided " << strided << " bias " << bias
+                                  << " accumulate " << accumulate);
+  // Strided: x and w with padded rows, y a column slice of a wider matrix.
+  Buffer x(m, k, strided ? k + 5 : k), w(n, k, strided ? k + 3 : k), y0(m, strided ? n + 9 : n);
+  fill_normal(rng, x);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  fill_normal(rng, y0);
+  const std::vector<float> b = normal_vector(rng, n);
+  auto run = [&](Backend& backend, int threads) {
+    Buffer y = y0;
+    LinearParams p{x.cview(), w.cview(), bias ? b.data() : nullptr, y.view().col_slice(strided ? 4 : 0, n), accumulate};
+    in_arena(threads, [&] { backend.linear(p); });
+    return y;
+  };
+  const Buffer ref = run(reference(), 1), one = run(cpu(), 1), many = run(cpu(), 4);
+  const Difference d = compare(one, ref);
+  EXPECT_LE(d.relative, kTolerance) << describe(d);
+  EXPECT_TRUE(compare(many, one).bitwise) << "thread count changed the GEMM result";
+}
+
+TEST(CpuLinear, MatchesReference) {
+  std::mt19937 rng(10);
+  int i = 0;
+  for (int64_t m : kLengths) {
+    for (auto [k, n] : {std::pair<int64_t, int64_t>{16, 16}, {37, 70}, {256, 130}}) {
+      ++i;
+      check_linear(rng, m, k, n, i % 2, i % 3 != 0, i % 4 == 1);
+    }
+  }
+  check_linear(rng, 7, 2048, 256, true, true, false);
+  check_linear(rng, 300, 1024, 64, false, true, true);
+  check_linear(rng, 129, 0, 5, false, true, false);  // K = 0: y = bias
+}
+
+TEST(CpuLinear, RowBlocksOfATiledCallAgree) {
+  std::mt19937 rng(11);
+  const int64_t m = 4097, k = 96, n = 80;
+  Buffer x(m, k), w(n, k), whole(m, n), tiled(m, n);
+  fill_normal(rng, x);
+  fill_normal(rng, w);
+  cpu().linear({x.cview(), w.cview(), nullptr, whole.view()});
+  for (auto [r0, rows] : {std::pair<int64_t, int64_t>{0, 1000}, {1000, 3097}}) {
+    cpu().linear({x.cview().row_slice(r0, rows), w.cview(), nullptr, tiled.view().row_slice(r0, rows)});
+  }
+  const Difference d = compare(tiled, whole);
+  EXPECT_LE(d.relative, kTolerance) << describe(d);
+  RecordProperty("gemm_tiled_bitwise", d.bitwise ? "yes" : "no");
+}
+
+// ---- conv1d_silu ----------------------------------------------------------------------------
+
+struct ConvCase {
+  int64_t seqs, len, channels;
+  int kernel;
+  bool reverse, bias, state_in, state_out;
+};
+
+void check_conv(std::mt19937& rng, const ConvCase& c) {
+  SCOPED_TRACE(testing::Message() << "S " << c.seqs << " L " << c.len << " C " << c.channels << " K " << c.kernel
+                                  << " reverse " << c.reverse << " bias " << c.bias << " state " << c.state_in
+                                  << c.state_out);
+  const int64_t rows = c.seqs * c.len, k1 = c.kernel - 1;
+  Buffer xz(rows, 2 * c.channels + 1);  // x is a column slice, as of in_proj's output
+  fill_normal(rng, xz);
+  const ConstMatF x = xz.cview().col_slice(1, c.channels);
+  const std::vector<float> w = normal_vector(rng, c.channels * c.kernel, 0.0f, 0.5f);
+  const std::vector<float> b = normal_vector(rng, c.channels);
+  const std::vector<float> s_in = normal_vector(rng, c.seqs * c.channels * k1);
+  auto run = [&](Backend& backend, int threads, std::vector<float>& s_out) {
+    Buffer y(rows, c.channels, c.channels + 3);
+    s_out.assign(s_in.size(), -1.0f);
+    ConvParams p{x,
+                 w.data(),
+                 c.bias ? b.data() : nullptr,
+                 y.view(),
+                 c.len,
+                 c.kernel,
+                 c.reverse,
+                 c.state_in ? s_in.data() : nullptr,
+                 c.state_out ? s_out.data() : nullptr};
+    in_arena(threads, [&] { backend.conv1d_silu(p); });
+    EXPECT_TRUE(y.padding_intact());
+    return y;
+  };
+  std::vector<float> s_ref, s_one, s_many;
+  const Buffer ref = run(reference(), 1, s_ref), one = run(cpu(), 1, s_one), many = run(cpu(), 4, s_many);
+  const Difference d = compare(one, ref);
+  EXPECT_LE(d.relative, kTolerance) << describe(d);
+  EXPECT_TRUE(compare(s_one, s_ref).bitwise);
+  EXPECT_TRUE(compare(many, one).bitwise);
+  EXPECT_TRUE(compare(s_many, s_one).bitwise);
+}
+
+TEST(CpuConv, MatchesReference) {
+  std::mt19937 rng(20);
+  int i = 0;
+  for (int64_t len : kLengths) {
+    for (int64_t channels : {1, 5, 37, 130}) {
+      for (int kernel : {1, 2, 4}) {
+        ++i;
+        check_conv(rng, {1 + i % 3, len, channels, kernel, i % 2 == 0, i % 3 != 0, i % 4 < 2, i % 5 < 3});
+      }
+    }
+  }
+  check_conv(rng, {1, 100000, 6, 4, false, true, true, true});
+  check_conv(rng, {1, 100000, 6, 4, true, true, true, true});
+}
+
+// A record processed in two tiles with the state carried equals one pass, bit for bit.
+TEST(CpuConv, TilesCarryStateExactly) {
+  std::mt19937 rng(21);
+  const int64_t len = 1000, channels = 19;
+  const int kernel = 4;
+  Buffer x(len, channels);
+  fill_normal(rng, x);
+  const std::vector<float> w = normal_vector(rng, channels * kernel), b = normal_vector(rng, channels);
+  for (bool reverse : {false, true}) {
+    for (int64_t tile : {1, 2, 129, 500, 999}) {
+      Buffer whole(len, channels), tiled(len, channels);
+      std::vector<float> s_whole(channels * (kernel - 1)), state(channels * (kernel - 1), 0.0f);
+      cpu().conv1d_silu({x.cview(), w.data(), b.data(), whole.view(), len, kernel, reverse, nullptr, s_whole.data()});
+      // Forward: [0, tile) then [tile, len); reverse: [tile, len) then [0, tile).
+      std::vector<std::pair<int64_t, int64_t>> tiles = {{0, tile}, {tile, len - tile}};
+      if (reverse) std::swap(tiles[0], tiles[1]);
+      for (auto [r0, rows] : tiles) {
+        cpu().conv1d_silu({x.cview().row_slice(r0, rows), w.data(), b.data(), tiled.view().row_slice(r0, rows), rows,
+                           kernel, reverse, state.data(), state.data()});
+      }
+      EXPECT_TRUE(compare(tiled, whole).bitwise) << "tile " << tile << " reverse " << reverse;
+      EXPECT_TRUE(compare(state, s_whole).bitwise) << "tile " << tile << " reverse " << reverse;
+    }
+  }
+}
+
+// ---- selective_scan -------------------------------------------------------------------------
+
+// Inputs laid out as the mixer has them: u and z column slices of in_proj's output, B and C
+// column slices of x_proj's output [rows, R + 2N], realistic dt_bias and A = -(1..N).
+struct ScanData {
+  int64_t seqs, len, dim, nstate;
+  Buffer xz, delta, dbc, a;
+  std::vector<float> dt_bias, dskip, h_in;
+
+  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f)
+      : seqs(s),
+        len(l),
+        dim(d),
+        nstate(n),
+        xz(s * l, 2 * d + 1),
+        delta(s * l, d, d + 2),
+        dbc(s * l, 3 + 2 * n),
+        a(d, n) {
+    fill_normal(rng, xz);
+    fill_normal(rng, delta, delta_mean, 1.0f);
+    fill_normal(rng, dbc);
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    for (int64_t i = 0; i < d; ++i) {
+      for (int64_t j = 0; j < n; ++j) a.at(i, j) = -float(j + 1) * (0.5f + unit(rng));
+      // softplus^-1 of dt in [1e-3, 0.1], as Mamba initialises dt_proj's bias.
+      const float dt = std::exp(std::log(1e-3f) + unit(rng) * (std::log(0.1f) - std::log(1e-3f)));
+      dt_bias.push_back(dt + std::log(-std::expm1(-dt)));
+    }
+    dskip = normal_vector(rng, d, 1.0f, 0.5f);
+    h_in = normal_vector(rng, s * d * n);
+  }
+  ScanParams params(MatF y, bool reverse, bool gate, bool bias, bool skip) const {
+    return ScanParams{xz.cview().col_slice(1, dim),
+                      delta.cview(),
+                      bias ? dt_bias.data() : nullptr,
+                      a.cview(),
+                      dbc.cview().col_slice(3, nstate),
+                      dbc.cview().col_slice(3 + nstate, nstate),
+                      skip ? dskip.data() : nullptr,
+                      gate ? xz.cview().col_slice(1 + dim, dim) : ConstMatF(),
+                      y,
+                      len,
+                      reverse};
+  }
+};
+
+// The CPU backend with the scan forced to the baseline ISA (only selective_scan is used).
+class BaselineScan final : public Backend {
+ public:
+  std::string name() const override { return "cpu-baseline"; }
+  void selective_scan(const ScanParams& p) override { cpu::selective_scan(p, cpu::Simd::kBaseline); }
+  void linear(const LinearParams&) override {}
+  void conv1d_silu(const ConvParams&) override {}
+  void add_rms_norm(const AddRmsNormParams&) override {}
+  void embedding(const EmbeddingParams&) override {}
+  void elementwise(const ElementwiseParams&) override {}
+  void flip(const FlipParams&) override {}
+};
+
+void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
+                float delta_mean = 0.0f) {
+  const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
+  SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " reverse "
+                                  << reverse << " gate " << gate << " bias " << bias << " skip " << skip << " state "
+                                  << state);
+  const ScanData data(rng, seqs, len, dim, nstate, delta_mean);
+  auto run = [&](Backend& backend, int threads, std::vector<float>& h_out) {
+    Buffer y(seqs * len, dim + 1);
+    ScanParams p = data.params(y.view().col_slice(0, dim), reverse, gate, bias, skip);
+    h_out.assign(data.h_in.size(), -1.0f);
+    p.h_in = state ? data.h_in.data() : nullptr;
+    p.h_out = h_out.data();
+    in_arena(threads, [&] { backend.selective_scan(p); });
+    EXPECT_TRUE(y.padding_intact());
+    return y;
+  };
+  std::vector<float> h_ref, h_one, h_many, h_base;
+  const Buffer ref = run(reference(), 1, h_ref), one = run(cpu(), 1, h_one), many = run(cpu(), 4, h_many);
+  const Difference dy = compare(one, ref), dh = compare(h_one, h_ref);
+  EXPECT_LE(dy.relative, kTolerance) << "y: " << describe(dy);
+  EXPECT_LE(dh.relative, kStateTolerance) << "h_out: " << describe(dh);
+  // The portable kernel too, whatever this CPU would pick.
+  BaselineScan baseline;
+  const Buffer base = run(baseline, 1, h_base);
+  const Difference db = compare(base, ref);
+  EXPECT_LE(db.relative, kTolerance) << "baseline y: " << describe(db);
+  EXPECT_LE(compare(h_base, h_ref).relative, kStateTolerance);
+  EXPECT_TRUE(compare(many, one).bitwise);
+  EXPECT_TRUE(compare(h_many, h_one).bitwise);
+}
+
+TEST(CpuScan, MatchesReference) {
+  std::mt19937 rng(30);
+  int flags = 0;
+  for (int64_t len : kLengths) {
+    for (int64_t dim : {1, 33, 70}) {
+      for (int64_t nstate : {16, 7, 1}) {
+        check_scan(rng, 1 + flags % 2, len, dim, nstate, flags % 32);
+        ++flags;
+      }
+    }
+  }
+  for (int f = 0; f < 32; ++f) check_scan(rng, 2, 129, 37, 16, f);  // every option combination
+  check_scan(rng, 1, 300, 20, 16, 0b11111, 21.0f);                  // dt above the softplus threshold
+  check_scan(rng, 1, 100000, 5, 16, 0b01110);
+  check_scan(rng, 1, 100000, 5, 16, 0b11111);
+}
+
+TEST(CpuScan, TilesCarryStateExactly) {
+  std::mt19937 rng(31);
+  const int64_t len = 1000, dim = 45, nstate = 16;
+  const ScanData data(rng, 1, len, dim, nstate);
+  for (bool reverse : {false, true}) {
+    for (int64_t tile : {1, 128, 333, 999}) {
+      Buffer whole(len, dim), tiled(len, dim);
+      std::vector<float> h_whole(dim * nstate), h(data.h_in);
+      ScanParams p = data.params(whole.view(), reverse, true, true, true);
+      p.h_in = data.h_in.data();
+      p.h_out = h_whole.data();
+      cpu().selective_scan(p);
+      std::vector<std::pair<int64_t, int64_t>> tiles = {{0, tile}, {tile, len - tile}};
+      if (reverse) std::swap(tiles[0], tiles[1]);
+      for (auto [r0, rows] : tiles) {
+        ScanParams t = data.params(tiled.view(), reverse, true, true, true);
+        for (ConstMatF* m : {&t.u, &t.delta, &t.B, &t.C, &t.z}) *m = m->row_slice(r0, rows);
+        t.y = t.y.row_slice(r0, rows);
+        t.seq_len = rows;
+        t.h_in = t.h_out = h.data();
+        cpu().selective_scan(t);
+      }
+      EXPECT_TRUE(compare(tiled, whole).bitwise) << "tile " << tile << " reverse " << reverse;
+      EXPECT_TRUE(compare(h, h_whole).bitwise) << "tile " << tile << " reverse " << reverse;
+    }
+  }
+}
+
+// ---- add_rms_norm ---------------------------------------------------------------------------
+
+void check_norm(std::mt19937& rng, int64_t rows, int64_t width, int variant) {
+  const bool has_x = variant % 3 != 1, has_res = variant % 3 != 0, res_out = variant % 2, in_place = variant % 4 == 3;
+  SCOPED_TRACE(testing::Message() << "R " << rows << " W " << width << " x " << has_x << " residual_in " << has_res
+                                  << " residual_out " << res_out << " in place " << in_place);
+  // x and residual are column slices (one channel half of a PS model's stream).
+  Buffer x0(rows, 2 * width + 1), res0(rows, 2 * width + 1);
+  fill_normal(rng, x0);
+  fill_normal(rng, res0, 0.0f, 3.0f);
+  const std::vector<float> weight = normal_vector(rng, width, 1.0f, 0.2f);
+  auto run = [&](Backend& backend, int threads, Buffer& r_out) {
+    Buffer x = x0, y(rows, width, width + 1);
+    r_out = res0;
+    const ConstMatF xs = x.cview().col_slice(width, width);
+    const MatF rs = r_out.view().col_slice(1, width);
+    AddRmsNormParams p{has_x ? xs : ConstMatF(),
+                       has_res ? ConstMatF(rs) : ConstMatF(),
+                       weight.data(),
+                       1e-5f,
+                       res_out ? rs : MatF(),
+                       y.view()};
+    if (in_place && has_x) p.y = x.view().col_slice(width, width);
+    in_arena(threads, [&] { backend.add_rms_norm(p); });
+    return in_place && has_x ? x : y;
+  };
+  Buffer r_ref, r_one, r_many;
+  const Buffer ref = run(reference(), 1, r_ref), one = run(cpu(), 1, r_one), many = run(cpu(), 4, r_many);
+  const Difference d = compare(one, ref);
+  EXPECT_LE(d.relative, kTolerance) << describe(d);
+  EXPECT_TRUE(compare(r_one, r_ref).bitwise);
+  EXPECT_TRUE(compare(many, one).bitwise);
+}
+
+TEST(CpuNorm, MatchesReference) {
+  std::mt19937 rng(40);
+  int variant = 0;
+  for (int64_t rows : kLengths) {
+    for (int64_t width : {1, 7, 37, 256, 513}) check_norm(rng, rows, width, variant++);
+  }
+  for (int v = 0; v < 12; ++v) check_norm(rng, 130, 200, v);
+}
+
+// ---- embedding, elementwise, flip -----------------------------------------------------------
+
+TEST(CpuRowOps, MatchReferenceBitwise) {
+  std::mt19937 rng(50);
+  for (int64_t rows : {1, 129, 4097}) {
+    for (int64_t width : {1, 37, 256}) {
+      SCOPED_TRACE(testing::Message() << "R " << rows << " W " << width);
+      Buffer table(16, width, width + 2), a(rows, width, width + 1), b(rows, width);
+      fill_normal(rng, table);
+      fill_normal(rng, a);
+      fill_normal(rng, b);
+      std::vector<int32_t> ids(rows);
+      for (int32_t& id : ids) id = int32_t(rng() % 16);
+      auto both = [&](const auto& op) {
+        Buffer y_ref(rows, width, width + 3), y_cpu(rows, width, width + 3);
+        op(reference(), y_ref.view());
+        in_arena(4, [&] { op(cpu(), y_cpu.view()); });
+        EXPECT_TRUE(compare(y_cpu, y_ref).bitwise);
+        EXPECT_TRUE(y_cpu.padding_intact());
+      };
+      both([&](Backend& be, MatF y) { be.embedding({ids.data(), table.cview(), y}); });
+      for (auto op : {ElementwiseOp::kAdd, ElementwiseOp::kMul, ElementwiseOp::kAverage}) {
+        both([&](Backend& be, MatF y) { be.elementwise({op, a.cview(), b.cview(), y}); });
+      }
+      for (int f = 0; f < 4; ++f) {
+        both([&](Backend& be, MatF y) { be.flip({a.cview(), y, bool(f & 1), bool(f & 2)}); });
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace strand::kernels
+
+// ---- throughput (not a test: run with --gtest_also_run_disabled_tests) ------------------------
+
+namespace strand::kernels {
+namespace {
+
+template <typename F>
+double best_seconds(int reps, const F& f) {
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+TEST(CpuThroughput, DISABLED_GemmAndScan) {
+  std::mt19937 rng(60);
+  for (int threads : {1, 0}) {
+    const int arena_threads = threads ? threads : tbb::this_task_arena::max_concurrency();
+    for (auto [m, k, n] : {std::array<int64_t, 3>{8192, 256, 1024}, {8192, 512, 256}, {8192, 512, 48}}) {
+      Buffer x(m, k), w(n, k), y(m, n);
+      fill_normal(rng, x);
+      fill_normal(rng, w);
+      const double s = best_seconds(5, [&] {
+        in_arena(arena_threads, [&] { cpu().linear({x.cview(), w.cview(), nullptr, y.view()}); });
+      });
+      std::printf("linear    threads %d  M %ld K %ld N %ld: %.1f GFLOP/s\n", arena_threads, long(m), long(k), long(n),
+                  2.0 * m * k * n / s * 1e-9);
+    }
+    const int64_t len = 8192, dim = 512, nstate = 16;
+    const ScanData data(rng, 1, len, dim, nstate);
+    Buffer y(len, dim);
+    const double s = best_seconds(3, [&] {
+      in_arena(arena_threads, [&] { cpu().selective_scan(data.params(y.view(), false, true, true, true)); });
+    });
+    std::printf("scan      threads %d  L %ld D %ld N %ld: %.3g (D*N elements)/s, %.1f us per position\n", arena_threads,
+                long(len), long(dim), long(nstate), double(len) * dim * nstate / s, s / len * 1e6);
+    Buffer cx(len, 2 * dim), cy(len, 2 * dim);
+    fill_normal(rng, cx);
+    const std::vector<float> w = normal_vector(rng, 2 * dim * 4), b = normal_vector(rng, 2 * dim);
+    const double sc = best_seconds(3, [&] {
+      in_arena(arena_threads, [&] {
+        cpu().conv1d_silu({cx.cview(), w.data(), b.data(), cy.view(), len, 4, false, nullptr, nullptr});
+      });
+    });
+    std::printf("conv      threads %d  L %ld C %ld K 4: %.3g elements/s\n", arena_threads, long(len), long(2 * dim),
+                double(len) * 2 * dim / sc);
+  }
+}
+
+}  // namespace
+}  // namespace strand::kernels
+
+namespace strand::kernels {
+namespace {
+
+// Batch/tile invariance: any run of rows computed on its own equals the same rows computed
+// inside one large call, bit for bit (what lets `score` promise identical output whatever
+// --batch, and the forward pass whatever its tile size).
+TEST(CpuLinear, RowsAreBitwiseIndependentOfTheirBatch) {
+  auto cpu = make_cpu_backend();
+  std::mt19937 rng(2024);
+  std::normal_distribution<float> dist;
+  for (const auto [k, n] : {std::pair<int64_t, int64_t>{16, 17}, {256, 1024}, {512, 48}, {7, 3}}) {
+    const int64_t m = 700;
+    std::vector<float> x(static_cast<size_t>(m * k)), w(static_cast<size_t>(n * k)), bias(static_cast<size_t>(n));
+    for (float& v : x) v = dist(rng);
+    for (float& v : w) v = dist(rng);
+    for (float& v : bias) v = dist(rng);
+    for (const bool accumulate : {false, true}) {
+      std::vector<float> init(static_cast<size_t>(m * n));
+      for (float& v : init) v = dist(rng);
+      std::vector<float> all = init;
+      cpu->linear({ConstMatF(x.data(), m, k), ConstMatF(w.data(), n, k), bias.data(), MatF(all.data(), m, n), accumulate});
+      for (const auto [r0, rows] : {std::pair<int64_t, int64_t>{0, 1}, {3, 1}, {5, 7}, {100, 13}, {256, 300}, {699, 1}}) {
+        std::vector<float> part(init.begin() + r0 * n, init.begin() + (r0 + rows) * n);
+        cpu->linear({ConstMatF(x.data() + r0 * k, rows, k), ConstMatF(w.data(), n, k), bias.data(),
+                     MatF(part.data(), rows, n), accumulate});
+        EXPECT_TRUE(std::equal(part.begin(), part.end(), all.begin() + r0 * n))
+            << "K " << k << " N " << n << " rows [" << r0 << ", " << r0 + rows << ") accumulate " << accumulate;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace strand::kernels

@@ -1,0 +1,106 @@
+// Helpers shared by the kernel tests: owning matrices with a row stride, seeded random fills,
+// the error metric (||a - b|| / ||b|| and max |a - b|), and running code in a TBB arena of a
+// given size.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/tensor.h"
+
+namespace strand::kernels::test {
+
+// A [rows, cols] matrix stored with row stride ld >= cols; the padding holds a sentinel so
+// that a kernel writing past cols is caught by padding_intact().
+struct Buffer {
+  static constexpr float kSentinel = -12345.5f;
+  std::vector<float> data;
+  int64_t rows = 0, cols = 0, ld = 0;
+
+  Buffer() = default;
+  Buffer(int64_t r, int64_t c, int64_t stride = -1)
+      : data(std::max<int64_t>(r * (stride < 0 ? c : stride), 1), kSentinel),
+        rows(r),
+        cols(c),
+        ld(stride < 0 ? c : stride) {
+    for (int64_t i = 0; i < r; ++i) std::fill_n(data.data() + i * ld, c, 0.0f);
+  }
+  MatF view() { return MatF(data.data(), rows, cols, ld); }
+  ConstMatF cview() const { return ConstMatF(data.data(), rows, cols, ld); }
+  float& at(int64_t r, int64_t c) { return data[r * ld + c]; }
+  float at(int64_t r, int64_t c) const { return data[r * ld + c]; }
+  bool padding_intact() const {
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t c = cols; c < ld; ++c) {
+        if (data[i * ld + c] != kSentinel) return false;
+      }
+    }
+    return true;
+  }
+  // The elements of the view, row by row (padding excluded).
+  std::vector<float> values() const {
+    std::vector<float> v;
+    v.reserve(rows * cols);
+    for (int64_t i = 0; i < rows; ++i) v.insert(v.end(), data.begin() + i * ld, data.begin() + i * ld + cols);
+    return v;
+  }
+};
+
+inline void fill_normal(std::mt19937& rng, Buffer& b, float mean = 0.0f, float stddev = 1.0f) {
+  std::normal_distribution<float> dist(mean, stddev);
+  for (int64_t i = 0; i < b.rows; ++i) {
+    for (int64_t c = 0; c < b.cols; ++c) b.at(i, c) = dist(rng);
+  }
+}
+
+inline std::vector<float> normal_vector(std::mt19937& rng, int64_t n, float mean = 0.0f, float stddev = 1.0f) {
+  std::normal_distribution<float> dist(mean, stddev);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+struct Difference {
+  double relative = 0.0;  // ||a - b|| / ||b|| (||a - b|| when b is zero)
+  double max_abs = 0.0;
+  bool bitwise = true;
+};
+
+inline Difference compare(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  Difference d;
+  double diff2 = 0.0, ref2 = 0.0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    const double e = double(a[i]) - double(b[i]);
+    diff2 += e * e;
+    ref2 += double(b[i]) * double(b[i]);
+    d.max_abs = std::max(d.max_abs, std::abs(e));
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) d.bitwise = false;
+  }
+  d.relative = ref2 > 0.0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  return d;
+}
+
+inline Difference compare(const Buffer& a, const Buffer& b) {
+  return compare(a.values(), b.values());
+}
+
+// Runs f on an arena of `threads` threads (the CPU backend uses whatever arena it is called in).
+// TBB caps its workers at the core count; the cap is lifted so that an arena of 4 threads
+// really runs 4 on a 2-core machine.
+template <typename F>
+void in_arena(int threads, const F& f) {
+  static tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+  tbb::task_arena arena(threads);
+  arena.execute(f);
+}
+
+}  // namespace strand::kernels::test

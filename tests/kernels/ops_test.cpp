@@ -1,0 +1,288 @@
+// The reference backend against hand-computed cases and independent formulas (written here in
+// double, the obvious way): it is the ground truth for every other backend, so it is checked
+// on its own first.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/tensor.h"
+#include "tests/kernels/kernels_test_support.h"
+
+namespace strand::kernels {
+namespace {
+
+using test::Buffer;
+using test::compare;
+using test::fill_normal;
+
+Backend& reference() {
+  static const std::unique_ptr<Backend> backend = make_reference_backend();
+  return *backend;
+}
+
+double silu(double v) {
+  return v / (1.0 + std::exp(-v));
+}
+double softplus(double v) {
+  return v > 20.0 ? v : std::log1p(std::exp(v));
+}
+
+TEST(Tensor, DtypeSizesAndNames) {
+  EXPECT_EQ(dtype_size(DType::kF32), 4u);
+  EXPECT_EQ(dtype_size(DType::kBF16), 2u);
+  EXPECT_STREQ(to_string(DType::kF16), "F16");
+}
+
+TEST(ReferenceLinear, HandComputed) {
+  // x [2, 2], w [3, 2], bias [3]
+  std::vector<float> x = {1, 2, 3, 4}, w = {1, 0, 0, 1, 1, 1}, bias = {0.5f, 0, -1}, y(6, 7.0f);
+  LinearParams p{ConstMatF(x.data(), 2, 2), ConstMatF(w.data(), 3, 2), bias.data(), MatF(y.data(), 2, 3)};
+  reference().linear(p);
+  EXPECT_EQ(y, (std::vector<float>{1.5f, 2, 2, 3.5f, 4, 6}));
+  p.accumulate = true;
+  reference().linear(p);
+  EXPECT_EQ(y, (std::vector<float>{3, 4, 4, 7, 8, 12}));
+}
+
+TEST(ReferenceLinear, MatchesNaiveDoubleLoopOnStridedViews) {
+  std::mt19937 rng(1);
+  const int64_t m = 13, k = 37, n = 11;
+  Buffer x(m, k, k + 5), w(n, k, k + 3), y(m, n, n + 2);
+  fill_normal(rng, x);
+  fill_normal(rng, w);
+  const std::vector<float> bias = test::normal_vector(rng, n);
+  reference().linear({x.cview(), w.cview(), bias.data(), y.view()});
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = bias[j];
+      for (int64_t kk = 0; kk < k; ++kk) acc += double(x.at(i, kk)) * w.at(j, kk);
+      EXPECT_NEAR(y.at(i, j), acc, 1e-6 * (1 + std::abs(acc)));
+    }
+  }
+  EXPECT_TRUE(y.padding_intact());
+}
+
+TEST(ReferenceLinear, RejectsMismatchedShapes) {
+  std::vector<float> x(6), w(6), y(4);
+  EXPECT_DEATH(
+      reference().linear({ConstMatF(x.data(), 2, 3), ConstMatF(w.data(), 3, 2), nullptr, MatF(y.data(), 2, 2)}),
+      "linear: w is \\[3, 2\\], expected \\[3, 3\\]");
+}
+
+TEST(ReferenceConv, KernelOneIsSiluOfAffine) {
+  std::mt19937 rng(2);
+  const int64_t rows = 9, channels = 5;
+  Buffer x(rows, channels), y(rows, channels);
+  fill_normal(rng, x, 0.0f, 3.0f);
+  const std::vector<float> w = test::normal_vector(rng, channels), bias = test::normal_vector(rng, channels);
+  for (bool reverse : {false, true}) {
+    reference().conv1d_silu({x.cview(), w.data(), bias.data(), y.view(), 3, 1, reverse});
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t c = 0; c < channels; ++c) {
+        EXPECT_NEAR(y.at(i, c), silu(double(w[c]) * x.at(i, c) + bias[c]), 1e-6);
+      }
+    }
+  }
+}
+
+TEST(ReferenceConv, HandComputedBothDirectionsWithState) {
+  // One channel, K = 3, taps (w0, w1, w2), x = (1, 2, 3, 4), no bias.
+  const std::vector<float> x = {1, 2, 3, 4}, w = {0.5f, -1.0f, 2.0f};
+  std::vector<float> y(4), state = {10, 20}, state_out(2);
+  ConvParams p{ConstMatF(x.data(), 4, 1), w.data(), nullptr, MatF(y.data(), 4, 1), 4, 3};
+  p.state_in = state.data();
+  p.state_out = state_out.data();
+  reference().conv1d_silu(p);
+  // forward: y[t] = w0 x[t-2] + w1 x[t-1] + w2 x[t], x[-2] = 10, x[-1] = 20 from the state.
+  const double fwd[4] = {0.5 * 10 - 20 + 2 * 1, 0.5 * 20 - 1 + 2 * 2, 0.5 * 1 - 2 + 2 * 3, 0.5 * 2 - 3 + 2 * 4};
+  for (int t = 0; t < 4; ++t) EXPECT_NEAR(y[t], silu(fwd[t]), 1e-6) << t;
+  EXPECT_EQ(state_out, (std::vector<float>{3, 4}));  // the last two inputs, oldest first
+
+  p.reverse = true;
+  reference().conv1d_silu(p);
+  // reverse: y[t] = w0 x[t+2] + w1 x[t+1] + w2 x[t], x[5] = 10, x[4] = 20 from the state.
+  const double rev[4] = {0.5 * 3 - 2 + 2 * 1, 0.5 * 4 - 3 + 2 * 2, 0.5 * 20 - 4 + 2 * 3, 0.5 * 10 - 20 + 2 * 4};
+  for (int t = 0; t < 4; ++t) EXPECT_NEAR(y[t], silu(rev[t]), 1e-6) << t;
+  EXPECT_EQ(state_out, (std::vector<float>{2, 1}));  // processed last: x[1] then x[0]
+
+  // Without state_in the missing inputs are zeros; state_out may alias state_in.
+  p.reverse = false;
+  p.state_in = nullptr;
+  p.state_out = state.data();
+  reference().conv1d_silu(p);
+  EXPECT_NEAR(y[0], silu(2.0), 1e-6);
+  EXPECT_NEAR(y[1], silu(-1.0 + 4.0), 1e-6);
+  EXPECT_EQ(state, (std::vector<float>{3, 4}));
+  // A sequence shorter than K-1 passes part of the old state on.
+  state = {10, 20};
+  p.state_in = state.data();
+  p.x.rows = p.y.rows = p.seq_len = 1;
+  reference().conv1d_silu(p);
+  EXPECT_EQ(state, (std::vector<float>{20, 1}));
+}
+
+// One channel, one state, by hand: A = -1 and delta = 0 give dt = softplus(0) = ln 2 and
+// exp(dt * A) = 1/2.
+TEST(ReferenceScan, HandComputedSingleChannelSingleState) {
+  const double ln2 = std::numbers::ln2;
+  const std::vector<float> u = {1, 2}, delta = {0, 0}, a = {-1}, b = {1, 1}, c = {1, 1};
+  std::vector<float> y(2), h(1);
+  ScanParams p{ConstMatF(u.data(), 2, 1), ConstMatF(delta.data(), 2, 1), nullptr, ConstMatF(a.data(), 1, 1),
+               ConstMatF(b.data(), 2, 1), ConstMatF(c.data(), 2, 1),     nullptr, ConstMatF(),
+               MatF(y.data(), 2, 1)};
+  p.seq_len = 2;
+  p.h_out = h.data();
+  reference().selective_scan(p);
+  // h0 = ln2 * 1; h1 = h0 / 2 + ln2 * 2 = 2.5 ln2
+  EXPECT_NEAR(y[0], ln2, 1e-6);
+  EXPECT_NEAR(y[1], 2.5 * ln2, 1e-6);
+  EXPECT_NEAR(h[0], 2.5 * ln2, 1e-6);
+
+  // Reverse, from h_in = 1, with D skip and gate: t = 1 first.
+  const std::vector<float> dskip = {0.5f}, z = {1.0f, -2.0f};
+  std::vector<float> h_in = {1.0f};
+  p.reverse = true;
+  p.h_in = h_in.data();
+  p.h_out = h_in.data();  // in place
+  p.Dskip = dskip.data();
+  p.z = ConstMatF(z.data(), 2, 1);
+  reference().selective_scan(p);
+  const double h1 = 0.5 + 2 * ln2, h0 = h1 / 2 + ln2;
+  EXPECT_NEAR(y[1], (h1 + 0.5 * 2) * silu(-2.0), 1e-6);
+  EXPECT_NEAR(y[0], (h0 + 0.5 * 1) * silu(1.0), 1e-6);
+  EXPECT_NEAR(h_in[0], h0, 1e-6);
+}
+
+TEST(ReferenceScan, SoftplusThresholdIsTwenty) {
+  // dt = delta above 20, log1p(exp(delta)) at and below it; A = -1e-3 keeps exp(dt A) moderate.
+  for (float delta : {-30.0f, -3.0f, 0.5f, 19.9f, 20.0f, 20.001f, 35.0f}) {
+    const std::vector<float> u = {1}, a = {-1e-3f}, bc = {1};
+    std::vector<float> y(1);
+    ScanParams p{ConstMatF(u.data(), 1, 1),  ConstMatF(&delta, 1, 1),    nullptr, ConstMatF(a.data(), 1, 1),
+                 ConstMatF(bc.data(), 1, 1), ConstMatF(bc.data(), 1, 1), nullptr, ConstMatF(),
+                 MatF(y.data(), 1, 1)};
+    p.seq_len = 1;
+    reference().selective_scan(p);  // from h = 0: y = dt * u * B * C = dt
+    const float expected = delta > 20.0f ? delta : std::log1p(std::exp(delta));
+    EXPECT_EQ(y[0], expected) << delta;
+  }
+}
+
+// An independent double-precision scan, straight from the formulas of ops.h.
+std::vector<double> scan_in_double(const ScanParams& p) {
+  const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols, len = p.seq_len;
+  std::vector<double> y(rows * dim);
+  for (int64_t s = 0; s < rows / len; ++s) {
+    for (int64_t d = 0; d < dim; ++d) {
+      std::vector<double> h(nstate, 0.0);
+      for (int64_t i = 0; i < len; ++i) {
+        const int64_t t = s * len + (p.reverse ? len - 1 - i : i);
+        const double dt = softplus(double(p.delta.at(t, d)) + (p.delta_bias ? p.delta_bias[d] : 0.0));
+        double out = 0.0;
+        for (int64_t n = 0; n < nstate; ++n) {
+          h[n] = std::exp(dt * p.A.at(d, n)) * h[n] + dt * p.B.at(t, n) * p.u.at(t, d);
+          out += p.C.at(t, n) * h[n];
+        }
+        out += (p.Dskip ? p.Dskip[d] : 0.0) * p.u.at(t, d);
+        if (!p.z.empty()) out *= silu(p.z.at(t, d));
+        y[t * dim + d] = out;
+      }
+    }
+  }
+  return y;
+}
+
+TEST(ReferenceScan, MatchesDoublePrecisionFormula) {
+  std::mt19937 rng(3);
+  const int64_t seqs = 2, len = 50, dim = 6, nstate = 5;
+  Buffer u(seqs * len, dim), delta(seqs * len, dim), a(dim, nstate), b(seqs * len, nstate), c(seqs * len, nstate),
+      z(seqs * len, dim), y(seqs * len, dim);
+  for (Buffer* m : {&u, &b, &c, &z}) fill_normal(rng, *m);
+  fill_normal(rng, delta, -1.0f, 1.0f);
+  for (int64_t d = 0; d < dim; ++d) {
+    for (int64_t n = 0; n < nstate; ++n) a.at(d, n) = -float(n + 1);
+  }
+  const std::vector<float> bias = test::normal_vector(rng, dim), dskip = test::normal_vector(rng, dim);
+  for (bool reverse : {false, true}) {
+    ScanParams p{u.cview(),    delta.cview(), bias.data(), a.cview(), b.cview(), c.cview(),
+                 dskip.data(), z.cview(),     y.view(),    len,       reverse};
+    reference().selective_scan(p);
+    const std::vector<double> expected = scan_in_double(p);
+    std::vector<float> expected_f(expected.begin(), expected.end());
+    const auto diff = compare(y.values(), expected_f);
+    EXPECT_LT(diff.relative, 1e-6) << "reverse " << reverse;
+  }
+}
+
+TEST(ReferenceNorm, HandComputedAndDirectFormula) {
+  // r = (3, 4): mean(r^2) = 12.5; y = r / sqrt(12.5) * w.
+  std::vector<float> x = {1, 5}, res = {2, -1}, w = {1, 2}, y(2), res_out(2);
+  reference().add_rms_norm({ConstMatF(x.data(), 1, 2), ConstMatF(res.data(), 1, 2), w.data(), 0.0f,
+                            MatF(res_out.data(), 1, 2), MatF(y.data(), 1, 2)});
+  EXPECT_EQ(res_out, (std::vector<float>{3, 4}));
+  EXPECT_NEAR(y[0], 3 / std::sqrt(12.5), 1e-6);
+  EXPECT_NEAR(y[1], 8 / std::sqrt(12.5), 1e-6);
+
+  std::mt19937 rng(4);
+  const int64_t rows = 5, width = 300;
+  Buffer a(rows, width, width + 4), r(rows, width), out(rows, width);
+  fill_normal(rng, a);
+  fill_normal(rng, r);
+  const std::vector<float> weight = test::normal_vector(rng, width);
+  const Buffer a0 = a, r0 = r;
+  // In place: y = x and residual_out = residual_in.
+  reference().add_rms_norm({a.cview(), r.cview(), weight.data(), 1e-5f, r.view(), a.view()});
+  for (int64_t i = 0; i < rows; ++i) {
+    double ss = 0.0;
+    for (int64_t c = 0; c < width; ++c) ss += std::pow(double(a0.at(i, c)) + r0.at(i, c), 2);
+    const double rms = std::sqrt(ss / width + 1e-5);
+    for (int64_t c = 0; c < width; ++c) {
+      EXPECT_EQ(r.at(i, c), a0.at(i, c) + r0.at(i, c));
+      EXPECT_NEAR(a.at(i, c), (double(a0.at(i, c)) + r0.at(i, c)) / rms * weight[c], 1e-5);
+    }
+  }
+  EXPECT_TRUE(a.padding_intact());
+  // x alone (residual_in empty) and residual_in alone give the same result.
+  Buffer y1(rows, width), y2(rows, width);
+  reference().add_rms_norm({a0.cview(), {}, weight.data(), 1e-5f, {}, y1.view()});
+  reference().add_rms_norm({{}, a0.cview(), weight.data(), 1e-5f, {}, y2.view()});
+  EXPECT_TRUE(compare(y1, y2).bitwise);
+}
+
+TEST(ReferenceRowOps, EmbeddingElementwiseFlip) {
+  const std::vector<float> table = {0, 1, 10, 11, 20, 21};  // [3, 2]
+  const std::vector<int32_t> ids = {2, 0, 2};
+  std::vector<float> y(6);
+  reference().embedding({ids.data(), ConstMatF(table.data(), 3, 2), MatF(y.data(), 3, 2)});
+  EXPECT_EQ(y, (std::vector<float>{20, 21, 0, 1, 20, 21}));
+
+  std::vector<float> a = {1, 2, 3, 4}, b = {4, 3, 2, 1}, out(4);
+  auto run = [&](ElementwiseOp op) {
+    reference().elementwise({op, ConstMatF(a.data(), 2, 2), ConstMatF(b.data(), 2, 2), MatF(out.data(), 2, 2)});
+    return out;
+  };
+  EXPECT_EQ(run(ElementwiseOp::kAdd), (std::vector<float>{5, 5, 5, 5}));
+  EXPECT_EQ(run(ElementwiseOp::kMul), (std::vector<float>{4, 6, 6, 4}));
+  EXPECT_EQ(run(ElementwiseOp::kAverage), (std::vector<float>{2.5f, 2.5f, 2.5f, 2.5f}));
+  reference().elementwise({ElementwiseOp::kAdd, ConstMatF(a.data(), 2, 2), ConstMatF(b.data(), 2, 2),
+                           MatF(a.data(), 2, 2)});  // y aliases a
+  EXPECT_EQ(a, (std::vector<float>{5, 5, 5, 5}));
+
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6};  // [2, 3]
+  std::vector<float> f(6);
+  auto flip = [&](bool rows, bool cols) {
+    reference().flip({ConstMatF(x.data(), 2, 3), MatF(f.data(), 2, 3), rows, cols});
+    return f;
+  };
+  EXPECT_EQ(flip(false, false), x);
+  EXPECT_EQ(flip(true, false), (std::vector<float>{4, 5, 6, 1, 2, 3}));
+  EXPECT_EQ(flip(false, true), (std::vector<float>{3, 2, 1, 6, 5, 4}));
+  EXPECT_EQ(flip(true, true), (std::vector<float>{6, 5, 4, 3, 2, 1}));
+}
+
+}  // namespace
+}  // namespace strand::kernels

@@ -1,0 +1,191 @@
+// The forward pass against the independent PyTorch implementation's golden outputs
+// (tests/golden/make_golden.py → data/golden/): fp32 hidden states within 1e-5 relative
+// (‖Δ‖/‖ref‖ per record) for every model variant and input length, on the reference and the CPU
+// backends; results independent of the tile size; PS reverse-complement equivariance.
+#include "model/backbone.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "genomics/fastx_reader.h"
+#include "genomics/nucleotide.h"
+#include "genomics/tokenizer.h"
+#include "kernels/backend.h"
+#include "model/safetensors.h"
+#include "model/weights.h"
+#include "tests/test_support.h"
+
+namespace strand::model {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double kTolerance = 1e-5;
+
+std::map<std::string, std::string> read_inputs() {
+  std::map<std::string, std::string> inputs;
+  const fs::path dir = test::source_dir() / "data" / "golden" / "inputs";
+  if (!fs::is_directory(dir)) return inputs;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".fa") == std::string::npos || name.ends_with(".fai") || name.ends_with(".gzi")) continue;
+    genomics::FastxReader reader(entry.path().string());
+    genomics::SeqRecord rec;
+    while (reader.next(rec)) inputs[rec.name] = rec.seq;
+  }
+  return inputs;
+}
+
+std::vector<std::string> golden_models() {
+  std::vector<std::string> models;
+  const fs::path dir = test::source_dir() / "data" / "golden";
+  if (!fs::is_directory(dir)) return models;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (fs::exists(entry.path() / "config.json") && fs::exists(entry.path() / "outputs.safetensors"))
+      models.push_back(entry.path().filename().string());
+  std::sort(models.begin(), models.end());
+  return models;
+}
+
+std::vector<float> read_tensor(const SafetensorsFile& file, const std::string& name) {
+  const StTensorInfo* t = file.find(name);
+  if (t == nullptr) return {};
+  std::vector<float> values(static_cast<size_t>(t->numel()));
+  file.read_f32(*t, values);
+  return values;
+}
+
+// ‖a - b‖ / ‖b‖ over the rows `rows` (all rows when empty) of [*, width] matrices.
+double relative_error(const std::vector<float>& got, const std::vector<float>& want, int64_t width,
+                      const std::vector<int64_t>& rows) {
+  double num = 0, den = 0;
+  const auto add_row = [&](int64_t got_row, int64_t want_row) {
+    for (int64_t c = 0; c < width; ++c) {
+      const double g = got[static_cast<size_t>(got_row * width + c)];
+      const double w = want[static_cast<size_t>(want_row * width + c)];
+      num += (g - w) * (g - w);
+      den += w * w;
+    }
+  };
+  if (rows.empty()) {
+    for (int64_t r = 0; r < static_cast<int64_t>(want.size()) / width; ++r) add_row(r, r);
+  } else {
+    for (size_t i = 0; i < rows.size(); ++i) add_row(rows[i], static_cast<int64_t>(i));
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+class GoldenForward : public testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenForward, HiddenStatesAndLogitsMatchPyTorch) {
+  if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
+  const fs::path dir = test::source_dir() / "data" / "golden" / GetParam();
+  const ModelWeights weights = load_model(dir.string());
+  const SafetensorsFile outputs((dir / "outputs.safetensors").string());
+  const auto inputs = read_inputs();
+  ASSERT_FALSE(inputs.empty());
+  auto reference = kernels::make_reference_backend();
+  auto cpu = kernels::make_cpu_backend();
+  int checked = 0;
+  for (const auto& [name, seq] : inputs) {
+    const std::vector<float> want = read_tensor(outputs, "hidden." + name);
+    if (want.empty()) continue;
+    const std::vector<int32_t> ids = genomics::tokenize(seq);
+    const int64_t len = static_cast<int64_t>(ids.size());
+    std::vector<int64_t> rows;  // sampled rows of long records (I64 indices)
+    if (const StTensorInfo* t = outputs.find("hidden_rows." + name)) {
+      ASSERT_EQ(t->dtype, StDType::kI64);
+      rows.resize(static_cast<size_t>(t->numel()));
+      std::memcpy(rows.data(), outputs.bytes(*t).data(), rows.size() * sizeof(int64_t));
+    }
+    for (kernels::Backend* backend : {reference.get(), cpu.get()}) {
+      if (backend == reference.get() && len > 5000) continue;  // the scalar backend is slow
+      Backbone model(weights, *backend);
+      const int64_t width = model.hidden_width();
+      std::vector<float> hidden(static_cast<size_t>(len * width));
+      model.run(ids, kernels::MatF(hidden.data(), len, width));
+      const double err = relative_error(hidden, want, width, rows);
+      EXPECT_LE(err, kTolerance) << GetParam() << " " << name << " on " << backend->name();
+      const std::vector<float> want_logits = read_tensor(outputs, "logits." + name);
+      if (!want_logits.empty()) {
+        std::vector<float> logits(static_cast<size_t>(len * model.vocab_size()));
+        model.logits(kernels::ConstMatF(hidden.data(), len, width),
+                     kernels::MatF(logits.data(), len, model.vocab_size()));
+        EXPECT_LE(relative_error(logits, want_logits, model.vocab_size(), rows), kTolerance)
+            << GetParam() << " logits " << name << " on " << backend->name();
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0) << "no golden hidden states found for " << GetParam();
+}
+
+TEST_P(GoldenForward, TileSizeDoesNotChangeTheResult) {
+  if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
+  const fs::path dir = test::source_dir() / "data" / "golden" / GetParam();
+  const ModelWeights weights = load_model(dir.string());
+  const auto inputs = read_inputs();
+  const auto it = inputs.find("len_4097");
+  if (it == inputs.end()) GTEST_SKIP() << "no len_4097 input";
+  const std::vector<int32_t> ids = genomics::tokenize(it->second);
+  const int64_t len = static_cast<int64_t>(ids.size());
+  auto cpu = kernels::make_cpu_backend();
+  Backbone model(weights, *cpu);
+  const int64_t width = model.hidden_width();
+  std::vector<float> whole(static_cast<size_t>(len * width)), tiled(whole.size());
+  model.run(ids, kernels::MatF(whole.data(), len, width), {.tile_rows = len});
+  for (int64_t tile : {1, 7, 128, 1000}) {
+    model.run(ids, kernels::MatF(tiled.data(), len, width), {.tile_rows = tile});
+    size_t differ = 0;
+    for (size_t i = 0; i < whole.size(); ++i) differ += whole[i] != tiled[i];
+    EXPECT_EQ(differ, 0u) << GetParam() << " tile " << tile << ": " << differ << " of " << whole.size()
+                          << " values differ, relative error " << relative_error(tiled, whole, width, {});
+  }
+}
+
+TEST_P(GoldenForward, PsIsReverseComplementEquivariant) {
+  if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
+  const fs::path dir = test::source_dir() / "data" / "golden" / GetParam();
+  const ModelWeights weights = load_model(dir.string());
+  if (!weights.config.rcps) GTEST_SKIP() << "not an RC-equivariant model";
+  const auto inputs = read_inputs();
+  const auto it = inputs.find("len_129");
+  if (it == inputs.end()) GTEST_SKIP() << "no len_129 input";
+  auto cpu = kernels::make_cpu_backend();
+  Backbone model(weights, *cpu);
+  const std::vector<int32_t> ids = genomics::tokenize(it->second);
+  const std::vector<int32_t> rc_ids = genomics::reverse_complement_tokens(ids);
+  const int64_t len = static_cast<int64_t>(ids.size()), width = model.hidden_width();
+  std::vector<float> fwd(static_cast<size_t>(len * width)), rc(fwd.size());
+  model.run(ids, kernels::MatF(fwd.data(), len, width));
+  model.run(rc_ids, kernels::MatF(rc.data(), len, width));
+  // embed(revcomp(x)) = revcomp(embed(x)): rows reversed and the whole channel axis reversed
+  // (which swaps the two strand halves and reverses each).
+  std::vector<float> flipped(fwd.size());
+  for (int64_t i = 0; i < len; ++i)
+    for (int64_t c = 0; c < width; ++c)
+      flipped[static_cast<size_t>(i * width + c)] = fwd[static_cast<size_t>((len - 1 - i) * width + (width - 1 - c))];
+  EXPECT_LE(relative_error(rc, flipped, width, {}), 1e-5);
+}
+
+std::vector<std::string> models_or_placeholder() {
+  auto models = golden_models();
+  if (models.empty()) models.push_back("(none)");
+  return models;
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GoldenForward, testing::ValuesIn(models_or_placeholder()),
+                         [](const testing::TestParamInfo<std::string>& param) {
+                           std::string name = param.param;
+                           for (char& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace strand::model
