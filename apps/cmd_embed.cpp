@@ -5,7 +5,7 @@
 #include "apps/commands.h"
 #include "apps/common_options.h"
 #include "core/text.h"
-#include "pipelines/embed_options.h"
+#include "pipelines/embed.h"
 
 namespace strand::apps {
 namespace {
@@ -43,7 +43,8 @@ int run_embed_command(EmbedState& s) {
   }
   if (!s.overlap.empty()) o.tiling.overlap = parse_base_count(s.overlap, "--overlap");
   o.validate();
-  return not_implemented("embed");
+  pipelines::run_embed(o);
+  return 0;
 }
 
 }  // namespace

@@ -333,11 +333,28 @@ std::vector<int64_t> SafetensorsFile::read_i64(const StTensorInfo& t) const {
   return out;
 }
 
+SafetensorsWriter::SafetensorsWriter(std::string path) : path_(std::move(path)) {
+  if (path_ == "-") {
+    spill_ = std::tmpfile();
+  } else {
+    // Beside the output (same file system, and the output's directory is known writable);
+    // unlinked at once so that nothing is left behind whatever happens.
+    const std::string spill = path_ + ".spill";
+    spill_ = std::fopen(spill.c_str(), "w+b");
+    if (spill_ != nullptr) std::remove(spill.c_str());
+  }
+  if (spill_ == nullptr) fail(path_, ": cannot create a scratch file for the output: ", std::strerror(errno));
+}
+
+SafetensorsWriter::~SafetensorsWriter() {
+  if (spill_ != nullptr) std::fclose(spill_);
+}
+
 void SafetensorsWriter::add(std::string name, std::vector<int64_t> shape, std::span<const float> values) {
+  STRAND_ASSERT(spill_ != nullptr, "SafetensorsWriter::add() after finish()");
   if (name.empty()) fail("safetensors output: a tensor name is empty");
   if (name == "__metadata__") fail("safetensors output: '__metadata__' cannot name a tensor");
-  for (const auto& t : tensors_)
-    if (t.name == name) fail("safetensors output: two tensors named ", quote_for_message(name, 200));
+  if (names_.count(name) != 0) fail("safetensors output: two tensors named ", quote_for_message(name, 200));
   int64_t numel = 1;
   for (int64_t d : shape) {
     STRAND_ASSERT(d >= 0, "tensor '", name, "': negative dimension ", d);
@@ -345,14 +362,18 @@ void SafetensorsWriter::add(std::string name, std::vector<int64_t> shape, std::s
   }
   STRAND_ASSERT(numel == static_cast<int64_t>(values.size()), "tensor '", name, "': shape holds ", numel,
                 " elements, given ", values.size());
-  tensors_.push_back({std::move(name), std::move(shape), std::vector<float>(values.begin(), values.end())});
+  if (!values.empty() && std::fwrite(values.data(), sizeof(float), values.size(), spill_) != values.size())
+    fail(path_, ": cannot write tensor '", name, "' to the scratch file: ", std::strerror(errno));
+  names_.insert(name);
+  tensors_.push_back({std::move(name), std::move(shape), values.size() * sizeof(float)});
 }
 
 void SafetensorsWriter::set_metadata(std::string key, std::string value) {
   metadata_[std::move(key)] = std::move(value);
 }
 
-void SafetensorsWriter::write(const std::string& path) {
+void SafetensorsWriter::finish() {
+  STRAND_ASSERT(spill_ != nullptr, "SafetensorsWriter::finish() twice");
   Json header = Json::object();
   if (!metadata_.empty()) {
     Json meta = Json::object();
@@ -361,37 +382,43 @@ void SafetensorsWriter::write(const std::string& path) {
   }
   uint64_t offset = 0;
   for (const auto& t : tensors_) {
-    const uint64_t bytes = t.values.size() * sizeof(float);
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes}}};
+    offset += t.bytes;
   }
   std::string text;
   try {
     text = header.dump();
   } catch (const Json::exception& e) {  // names that are not UTF-8 (record names are user data)
-    fail(path, ": cannot write the safetensors header: ", e.what());
+    fail(path_, ": cannot write the safetensors header: ", e.what());
   }
   // The format recommends padding the header with spaces so that the data starts 8-aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  const bool to_stdout = path == "-";
-  std::unique_ptr<FILE, int (*)(FILE*)> f(to_stdout ? stdout : std::fopen(path.c_str(), "wb"),
+  const bool to_stdout = path_ == "-";
+  std::unique_ptr<FILE, int (*)(FILE*)> f(to_stdout ? stdout : std::fopen(path_.c_str(), "wb"),
                                           to_stdout ? [](FILE*) { return 0; } : &std::fclose);
-  if (!f) fail(path, ": cannot create: ", std::strerror(errno));
+  if (!f) fail(path_, ": cannot create: ", std::strerror(errno));
   uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
   bool ok = std::fwrite(length, 1, 8, f.get()) == 8 && std::fwrite(text.data(), 1, text.size(), f.get()) == text.size();
-  for (const auto& t : tensors_) {
-    if (!ok) break;
-    if (t.values.empty()) continue;  // zero-size tensors own no bytes (and no pointer)
-    ok = std::fwrite(t.values.data(), sizeof(float), t.values.size(), f.get()) == t.values.size();
+  ok = ok && std::fflush(spill_) == 0 && std::fseek(spill_, 0, SEEK_SET) == 0;
+  std::vector<char> buf(1 << 20);
+  uint64_t copied = 0;
+  while (ok) {
+    const size_t n = std::fread(buf.data(), 1, buf.size(), spill_);
+    if (n == 0) break;
+    ok = std::fwrite(buf.data(), 1, n, f.get()) == n;
+    copied += n;
   }
+  ok = ok && copied == offset;
   if (ok) ok = std::fflush(f.get()) == 0;
   if (!to_stdout) {
     FILE* raw = f.release();
     ok = (std::fclose(raw) == 0) && ok;
   }
-  if (!ok) fail(path, ": write error: ", std::strerror(errno));
+  std::fclose(spill_);
+  spill_ = nullptr;
+  if (!ok) fail(path_, ": write error: ", std::strerror(errno));
 }
 
 }  // namespace strand::model

@@ -7,7 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,22 +84,34 @@ std::vector<StTensorInfo> parse_safetensors_header(std::string_view json, uint64
                                                    std::string_view source,
                                                    std::map<std::string, std::string>* metadata);
 
-// Collects tensors in memory and writes them (F32) to an AtomicOutput; tensors are written in
-// the order added, names must be unique. For outputs that fit in memory (pooled embeddings,
-// heads); per-record [L, d] outputs use the streaming form below.
+// Writes F32 tensors to a safetensors file in the order added (names unique). Values are
+// spilled to an unlinked scratch file beside the output as they come, so outputs larger than
+// memory (one [L, d] tensor per read of a BAM) stream through; finish() writes the header, then
+// copies the data once.
 class SafetensorsWriter {
  public:
+  // `path`: where finish() writes (an AtomicOutput::path(); "-" = stdout).
+  explicit SafetensorsWriter(std::string path);
+  ~SafetensorsWriter();
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
   void add(std::string name, std::vector<int64_t> shape, std::span<const float> values);
   void set_metadata(std::string key, std::string value);
-  void write(const std::string& path);  // path is an AtomicOutput::path()
+  bool has(const std::string& name) const { return names_.count(name) != 0; }
+  size_t size() const { return tensors_.size(); }
+  void finish();
 
  private:
-  struct Pending {
+  struct Entry {
     std::string name;
     std::vector<int64_t> shape;
-    std::vector<float> values;
+    uint64_t bytes = 0;
   };
-  std::vector<Pending> tensors_;
+  std::string path_;
+  std::FILE* spill_ = nullptr;
+  std::vector<Entry> tensors_;
+  std::set<std::string> names_;
   std::map<std::string, std::string> metadata_;
 };
 

@@ -138,10 +138,6 @@ TEST(Cli, CommandsNotImplementedYetExitWith2) {
                          "--prompt acgtn -n 3 --length 10k --temperature 0.7 --top-k 3 --top-p 0.9 "
                          "--seed 18446744073709551615");
   expect_not_implemented("loglik", "a.fa b.fq.gz c.bam -o out.tsv.gz --track out.bedGraph --both-strands");
-  expect_not_implemented("embed",
-                         "a.fa -o x.safetensors --pool none --rc average --layer 3 --window 1M "
-                         "--overlap 1000");
-  expect_not_implemented("embed", "a.fa -o x.npy --pool mean");
   expect_not_implemented("train-head", "-m m --genbank g.gbk --classes CDS,tRNA -o h.safetensors --seed 7");
   expect_not_implemented("train-head", "-m m --fasta g.fa --gff g.gff3 --holdout region -o h.safetensors");
 }

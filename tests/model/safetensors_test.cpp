@@ -103,7 +103,7 @@ TEST(Safetensors, ReadsEveryFloatDtypeAndIntegers) {
 TEST(Safetensors, WriterRoundTrip) {
   test::TempDir tmp;
   const auto path = (tmp / "out.safetensors").string();
-  SafetensorsWriter w;
+  SafetensorsWriter w(path);
   const std::vector<float> a = {1.5f, -0.0f, std::numeric_limits<float>::denorm_min(), 3e38f, -1e-3f, 7.0f};
   const std::vector<float> scalar = {42.0f};
   w.add("chr1:1-3", {2, 3}, a);
@@ -111,7 +111,8 @@ TEST(Safetensors, WriterRoundTrip) {
   w.add("scalar", {}, scalar);
   w.set_metadata("strand_version", "0.1.0");
   w.set_metadata("note", "quotes \" and \\ and tabs\t");
-  w.write(path);
+  w.finish();
+  EXPECT_EQ(tmp.list(), std::vector<std::string>{"out.safetensors"});  // the scratch file is gone
 
   const std::string raw = test::read_file(path);
   uint64_t header_bytes = 0;
@@ -142,7 +143,8 @@ TEST(Safetensors, WriterRoundTrip) {
 }
 
 TEST(Safetensors, WriterRejectsBadNames) {
-  SafetensorsWriter w;
+  test::TempDir tmp;
+  SafetensorsWriter w((tmp / "out.safetensors").string());
   const std::vector<float> one = {1.0f};
   w.add("x", {1}, one);
   expect_error([&] { w.add("x", {1}, one); }, {"two tensors named 'x'"});
