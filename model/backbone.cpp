@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include <oneapi/tbb/task_group.h>
+
 #include "core/error.h"
 
 namespace strand::model {
@@ -157,14 +159,28 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   std::vector<float> r_store(static_cast<size_t>(len * width));
   MatF r(r_store.data(), len, width);
   const int64_t tile_rows = std::min(options.tile_rows, len);
-  Workspace ws(tile_rows, config_);
+  // One workspace per channel half: the two strand halves of a PS layer are independent (both
+  // read R, each writes its own columns of H), so they run concurrently. Every op is bitwise
+  // deterministic, so this changes the speed, never the result.
+  std::vector<Workspace> ws;
+  for (size_t i = 0; i < layers_.front().halves.size(); ++i) ws.emplace_back(tile_rows, config_);
 
   embed(ids, h);
   const size_t blocks = options.layer < 0 ? layers_.size() : static_cast<size_t>(options.layer);
   for (size_t l = 0; l < blocks; ++l) {
     add_residual(h, r, l == 0);
-    for (const HalfPlan& half : layers_[l].halves)
-      for (int pass = 0; pass < half.passes; ++pass) run_pass(half, pass, r, h, ws, tile_rows);
+    const auto& halves = layers_[l].halves;
+    const auto run_half = [&](size_t i) {
+      for (int pass = 0; pass < halves[i].passes; ++pass) run_pass(halves[i], pass, r, h, ws[i], tile_rows);
+    };
+    if (halves.size() == 1) {
+      run_half(0);
+    } else {
+      tbb::task_group group;
+      group.run([&] { run_half(1); });
+      run_half(0);
+      group.wait();
+    }
   }
   if (options.layer < 0) final_norm(h, r);
 }

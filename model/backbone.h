@@ -5,7 +5,8 @@
 // direction in tiles that carry the conv and scan state (forward tiles left to right, reverse
 // tiles right to left), so every layer sees the whole record and the result does not depend
 // on the tile size. Memory: the residual stream R [L, W] plus the caller's output buffer,
-// which doubles as the mixer-output stream H [L, W], plus one tile of workspace — about
+// which doubles as the mixer-output stream H [L, W], plus a tile of workspace per strand
+// half — about
 // 2 * 4 * W bytes per base (W = hidden width). Nothing but R and H is kept across tiles: the
 // normalised mixer input and in_proj are recomputed per direction.
 //
@@ -31,7 +32,7 @@ namespace strand::model {
 
 struct ForwardOptions {
   // Positions per tile: workspace vs per-op overhead. Results are identical for any value.
-  int64_t tile_rows = 4096;
+  int64_t tile_rows = 8192;
   // Which hidden state run() returns, as the reference's output_hidden_states numbers them:
   // -1 the final normalised output (last_hidden_state); 0 the token embeddings; N >= 1 the
   // output of block N (its mixer output, before the next residual add).

@@ -98,6 +98,9 @@ void run_bench(const BenchOptions& options) {
 
   const double gemm_rate = measure_gemm_rate(*backend, config.mixer.d_model, 2 * config.mixer.d_inner());
   const model::FlopCount flops = model::flops_per_base(config);
+  // Also on stderr, so that an interrupted run (whose TSV is discarded) still shows them.
+  log_info("bench", "measured fp32 GEMM rate ", gemm_rate / 1e9, " GFLOP/s; model ", flops.total() / 1e6,
+           " MFLOP per base (GEMM ", flops.gemm / 1e6, " M)");
 
   AtomicOutput out(options.output.path);
   genomics::BgzfPtr fp = genomics::open_bgzf(out.path(), options.output.type == OutputType::kBgzf ? "w" : "wu",
@@ -150,7 +153,8 @@ void run_bench(const BenchOptions& options) {
                   static_cast<double>(peak - std::min(peak, rss_before)) / static_cast<double>(len), gflops, gflops * 1e9 / gemm_rate);
     text += row;
     flush_text();
-    log_info("bench", len, " bases: ", t, " s, ", static_cast<int64_t>(nt_per_s), " nt/s, peak ",
+    log_info("bench", len, " bases: ", t, " s, ", static_cast<int64_t>(nt_per_s), " nt/s, efficiency ",
+             gflops * 1e9 / gemm_rate, ", peak ",
              static_cast<double>(peak) / (1 << 20), " MiB (", static_cast<double>(rss_before) / (1 << 20),
              " MiB before)");
   }

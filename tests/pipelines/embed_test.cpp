@@ -165,6 +165,20 @@ TEST(Embed, NpyOutputAndReadInputs) {
   EXPECT_EQ(npy.size(), header + 11 * 16 * sizeof(float));
 }
 
+TEST(Embed, OutputIsBitwiseIndependentOfThreads) {
+  test::TempDir tmp;
+  const std::string one = (tmp / "t1.safetensors").string(), many = (tmp / "t4.safetensors").string();
+  EmbedOptions o = options("golden/ps", kShort, one);
+  o.compute.threads = 1;
+  run_embed(o);
+  o.output.path = many;
+  o.compute.threads = 4;
+  run_embed(o);
+  const model::SafetensorsFile a(one), b(many);
+  ASSERT_EQ(a.tensors().size(), b.tensors().size());
+  for (const auto& t : a.tensors()) EXPECT_EQ(tensor(a, t.name), tensor(b, t.name)) << t.name;
+}
+
 TEST(Embed, FailureLeavesNoOutput) {
   test::TempDir tmp;
   const std::string out = (tmp / "e.safetensors").string();
