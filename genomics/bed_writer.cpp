@@ -12,13 +12,9 @@ namespace {
 
 constexpr size_t kFlushBytes = 1 << 16;
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 // bgzip when the final name ends in .gz, plain text otherwise (and on stdout).
 BgzfPtr open_text_output(const AtomicOutput& output, std::string_view what) {
-  const bool gz = !output.is_stdout() && ends_with(output.final_path(), ".gz");
+  const bool gz = !output.is_stdout() && output.final_path().ends_with(".gz");
   return open_bgzf(output.path(), gz ? "w" : "wu", what);
 }
 

@@ -108,16 +108,8 @@ Region parse_bed_region(std::string_view line, std::string_view where) {
   return r;
 }
 
-namespace {
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-}  // namespace
-
 std::vector<Region> read_region_file(const std::string& path) {
-  const bool bed = ends_with(path, ".bed") || ends_with(path, ".bed.gz") || ends_with(path, ".bed.bgz");
+  const bool bed = path.ends_with(".bed") || path.ends_with(".bed.gz") || path.ends_with(".bed.bgz");
   BgzfPtr fp = open_bgzf(path, "r", "regions file");
   KString line;
   std::vector<Region> regions;

@@ -13,10 +13,6 @@ namespace {
 
 constexpr char kWhere[] = "vcf";
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 std::string_view strip_cr(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
@@ -34,9 +30,9 @@ std::string diagnose_vcf_header(const std::string& path) {
   while ((ret = bgzf_getline(fp.get(), '\n', line.get())) >= 0) {
     ++line_no;
     const std::string_view text = strip_cr(line.view());
-    if (line_no == 1 && !starts_with(text, "##fileformat=VCF"))
+    if (line_no == 1 && !text.starts_with("##fileformat=VCF"))
       return cat("line 1 should be '##fileformat=VCFv4.x' but is ", quote_for_message(text));
-    if (starts_with(text, "##")) {
+    if (text.starts_with("##")) {
       const size_t eq = text.find('=');
       if (eq == std::string_view::npos)
         return cat("malformed header line ", line_no, " (no '='): ", quote_for_message(text));
@@ -45,7 +41,7 @@ std::string diagnose_vcf_header(const std::string& path) {
         return cat("malformed header line ", line_no, " (no closing '>'): ", quote_for_message(text));
       continue;
     }
-    if (starts_with(text, "#CHROM")) {
+    if (text.starts_with("#CHROM")) {
       static constexpr std::string_view kColumns[] = {"#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"};
       const auto cols = split(text, '\t');
       for (size_t i = 0; i < std::size(kColumns); ++i)

@@ -17,10 +17,6 @@ constexpr char kWhere[] = "vcf";
 // headers, and lines this writer adds are numbered after that room. See sync_with_input().
 constexpr int kReservedIds = 4096;
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 struct HrecDeleter {
   void operator()(bcf_hrec_t* p) const noexcept {
     if (p) bcf_hrec_destroy(p);
@@ -66,8 +62,8 @@ VcfFormat parse_vcf_format(char letter) {
 }
 
 VcfFormat guess_vcf_format(std::string_view path) {
-  if (ends_with(path, ".bcf")) return VcfFormat::kBcf;
-  if (ends_with(path, ".gz") || ends_with(path, ".bgz")) return VcfFormat::kVcfGz;
+  if (path.ends_with(".bcf")) return VcfFormat::kBcf;
+  if (path.ends_with(".gz") || path.ends_with(".bgz")) return VcfFormat::kVcfGz;
   return VcfFormat::kVcf;
 }
 
