@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/info.h>
 
 #include "core/log.h"
 #include "core/output_file.h"
@@ -19,6 +17,7 @@
 #include "kernels/backend.h"
 #include "model/backbone.h"
 #include "model/random_model.h"
+#include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
 
 namespace strand::pipelines {
@@ -81,22 +80,20 @@ std::vector<int32_t> random_dna(int64_t len, uint64_t seed) {
 
 void run_bench(const BenchOptions& options) {
   options.validate();
-  const int threads = options.compute.threads > 0 ? options.compute.threads : tbb::info::default_concurrency();
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   if (options.batch != 1) fail("strand bench: --batch ", options.batch, " is not supported yet (one record per pass)");
-  if (options.compute.device.kind != kernels::DeviceSpec::Kind::kCpu)
-    fail("strand bench: --device ", options.compute.device.to_string(), " is not supported yet (CPU only in this version)");
+  ComputeScope compute(options.compute, "bench");
+  const int threads = compute.threads();
 
   const model::ModelWeights weights = options.model == kBenchRandomModel
                                           ? model::make_random_model(model::caduceus_ps_131k_config(), 1)
                                           : model::load_model(resolve_model_folder(options.model));
   const model::ModelConfig& config = weights.config;
-  auto backend = kernels::make_cpu_backend();
-  model::Backbone backbone(weights, *backend);
+  kernels::Backend& backend = compute.backend();
+  model::Backbone backbone(weights, backend);
   log_info("bench", "model ", options.model, ": ", config.n_layer, " layers, d_model ", config.d_model,
            config.rcps ? " (PS)" : "", ", ", threads, " threads, CPU backend");
 
-  const double gemm_rate = measure_gemm_rate(*backend, config.mixer.d_model, 2 * config.mixer.d_inner());
+  const double gemm_rate = measure_gemm_rate(backend, config.mixer.d_model, 2 * config.mixer.d_inner());
   const model::FlopCount flops = model::flops_per_base(config);
   // Also on stderr, so that an interrupted run (whose TSV is discarded) still shows them.
   log_info("bench", "measured fp32 GEMM rate ", gemm_rate / 1e9, " GFLOP/s; model ", flops.total() / 1e6,

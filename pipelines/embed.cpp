@@ -1,7 +1,5 @@
 #include "pipelines/embed.h"
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
@@ -24,6 +22,7 @@
 #include "model/backbone.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
+#include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
 
 namespace strand::pipelines {
@@ -117,17 +116,14 @@ const char* rc_name(RcMode r) { return r == RcMode::kAverage ? "average" : "none
 
 void run_embed(const EmbedOptions& o) {
   o.validate();
-  if (o.compute.device.kind != kernels::DeviceSpec::Kind::kCpu)
-    fail("strand embed: --device ", o.compute.device.to_string(), " is not supported yet (CPU only in this version)");
-  const int threads = o.compute.threads > 0 ? o.compute.threads : tbb::info::default_concurrency();
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+  ComputeScope compute(o.compute, "embed");
+  const int threads = compute.threads();
 
   const std::string folder = resolve_model_folder(o.model);
   const model::ModelWeights weights = model::load_model(folder);
   if (o.layer && *o.layer > weights.config.n_layer)
     fail("--layer ", *o.layer, ": the model has ", weights.config.n_layer, " blocks (0 = token embeddings)");
-  auto backend = kernels::make_cpu_backend();
-  model::Backbone backbone(weights, *backend);
+  model::Backbone backbone(weights, compute.backend());
   model::ForwardOptions fwd;
   fwd.layer = o.layer ? *o.layer : -1;
   const std::string mode = o.tiling.enabled() ? cat("windowed (window ", o.tiling.window, ", overlap ", o.tiling.overlap, ")")
