@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -107,6 +108,17 @@ void expect_error(const std::function<void()>& f, std::initializer_list<std::str
     return;
   }
   for (std::string_view p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nlacks: " << p;
+}
+
+double relative_error(std::span<const float> got, std::span<const float> want) {
+  EXPECT_EQ(got.size(), want.size()) << "relative_error of differently sized results";
+  double num = 0, den = 0;
+  for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+    const double g = got[i], w = want[i];
+    num += (g - w) * (g - w);
+    den += w * w;
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
 CommandResult run_command(const std::string& command, std::string_view stdin_data) {

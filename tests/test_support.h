@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,10 @@ std::string read_maybe_gzip(const fs::path& path);
 std::string error_message(const std::function<void()>& f);
 // Expects `f` to throw strand::Error whose message contains every one of `parts`.
 void expect_error(const std::function<void()>& f, std::initializer_list<std::string_view> parts);
+
+// ‖got - want‖ / ‖want‖ in double (‖got - want‖ when want is all zero); a size mismatch is a
+// test failure.
+double relative_error(std::span<const float> got, std::span<const float> want);
 
 struct CommandResult {
   int exit_code = -1;

@@ -60,24 +60,14 @@ std::vector<float> read_tensor(const SafetensorsFile& file, const std::string& n
   return values;
 }
 
-// ‖a - b‖ / ‖b‖ over the rows `rows` (all rows when empty) of [*, width] matrices.
+// ‖got - want‖ / ‖want‖ of [*, width] matrices; `rows` (when given) picks the rows of `got`
+// that `want` holds, in order (the sampled rows of long records).
 double relative_error(const std::vector<float>& got, const std::vector<float>& want, int64_t width,
                       const std::vector<int64_t>& rows) {
-  double num = 0, den = 0;
-  const auto add_row = [&](int64_t got_row, int64_t want_row) {
-    for (int64_t c = 0; c < width; ++c) {
-      const double g = got[static_cast<size_t>(got_row * width + c)];
-      const double w = want[static_cast<size_t>(want_row * width + c)];
-      num += (g - w) * (g - w);
-      den += w * w;
-    }
-  };
-  if (rows.empty()) {
-    for (int64_t r = 0; r < static_cast<int64_t>(want.size()) / width; ++r) add_row(r, r);
-  } else {
-    for (size_t i = 0; i < rows.size(); ++i) add_row(rows[i], static_cast<int64_t>(i));
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  if (rows.empty()) return test::relative_error(got, want);
+  std::vector<float> picked;
+  for (int64_t r : rows) picked.insert(picked.end(), got.begin() + r * width, got.begin() + (r + 1) * width);
+  return test::relative_error(picked, want);
 }
 
 class GoldenForward : public testing::TestWithParam<std::string> {};

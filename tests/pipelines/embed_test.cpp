@@ -29,15 +29,7 @@ std::vector<float> tensor(const model::SafetensorsFile& f, const std::string& na
   return v;
 }
 
-double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    den += double(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
-}
+using test::relative_error;
 
 EmbedOptions options(const std::string& model, const std::string& input, const std::string& out) {
   EmbedOptions o;
@@ -61,7 +53,7 @@ TEST(Embed, PoolNoneRcNoneIsTheReferenceLastHiddenState) {
     const model::SafetensorsFile gold((test::source_dir() / "data/golden" / model / "outputs.safetensors").string());
     for (const char* rec : {"len_1", "len_7", "len_129", "len_4097"}) {
       if (gold.find(std::string("hidden.") + rec) == nullptr) continue;
-      EXPECT_LE(rel_error(tensor(mine, rec), tensor(gold, std::string("hidden.") + rec)), 1e-5) << model << " " << rec;
+      EXPECT_LE(relative_error(tensor(mine, rec), tensor(gold, std::string("hidden.") + rec)), 1e-5) << model << " " << rec;
     }
     EXPECT_EQ(mine.metadata().at("pool"), "none");
     EXPECT_EQ(mine.metadata().at("model_sha256").size(), 64u);
@@ -124,7 +116,7 @@ TEST(Embed, RcAverageIsStrandSymmetric) {
       for (int64_t c = 0; c < width; ++c)
         mirrored[i * width + static_cast<size_t>(c)] = rev[(len - 1 - i) * width + static_cast<size_t>(c)];
     // (For PS, h(rc x) = flip_lc(h(x)) makes (h1 + reverse(h2)) / 2 mirror exactly as well.)
-    EXPECT_LE(rel_error(fwd, mirrored), 1e-5) << model;
+    EXPECT_LE(relative_error(fwd, mirrored), 1e-5) << model;
   }
 }
 
@@ -143,7 +135,7 @@ TEST(Embed, WindowCoveringTheRecordEqualsExactAndTilesKeepShape) {
   const model::SafetensorsFile fe(exact), fb(big), fw(win);
   EXPECT_EQ(tensor(fe, "len_4097"), tensor(fb, "len_4097"));  // window >= record: exact
   EXPECT_EQ(fw.find("len_4097")->shape, (std::vector<int64_t>{4097, 16}));
-  const double err = rel_error(tensor(fw, "len_4097"), tensor(fe, "len_4097"));
+  const double err = relative_error(tensor(fw, "len_4097"), tensor(fe, "len_4097"));
   EXPECT_GT(err, 0.0);   // tiles do not see the whole record...
   EXPECT_LT(err, 0.5);   // ...but their centres stay close to it
   EXPECT_EQ(fw.metadata().at("mode"), "windowed (window 1000, overlap 200)");
