@@ -35,9 +35,10 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
   cmd->description(
       cmd->get_description() + "\n\n" +
       "Time the exact full-length forward pass on random DNA of each --lengths (median of --repeats runs, after\n"
-      "one untimed warm-up) and write one TSV line per length: seconds, bases per second, microseconds per kb,\n"
-      "peak resident memory (and per base), GFLOP/s, and efficiency = achieved FLOP rate / this machine's\n"
-      "measured fp32 GEMM rate. The header lines give the GEMM rate and the model's FLOPs per base. The default\n"
+      "one untimed warm-up on up to 16 kb) and write one TSV line per length: seconds, bases per second,\n"
+      "microseconds per kb, peak resident memory (and per base), GFLOP/s, and efficiency = achieved FLOP rate /\n"
+      "this machine's measured fp32 GEMM rate, counting the model's FLOPs as the reference computes them and as\n"
+      "strand executes them. The header lines give the GEMM rate and both FLOP counts per base. The default\n"
       "model is random-ps-131k: random weights in the shape of the published Caduceus-PS 131k checkpoint\n"
       "(d_model 256, 16 layers, d_state 16, expand 2), built in memory.");
   cmd->add_option("--lengths", state->lengths, "comma-separated sequence lengths (default: 10k,100k,1M)")

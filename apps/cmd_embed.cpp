@@ -69,8 +69,9 @@ Command register_embed(CLI::App& parent, const Invocation& /*invocation*/) {
                   "with the reverse complement's (default: none)")
       ->type_name("none|average");
   state->layer_opt = cmd->add_option("--layer", state->layer,
-                                     "hidden state after block N (1-based; 0 = token embeddings) instead of the "
-                                     "final normalized one")
+                                     "hidden state N as the reference's output_hidden_states numbers them: 0 = "
+                                     "token embeddings, N = output of block N, n_layer = the final normalized "
+                                     "one (the default)")
                          ->type_name("N");
   cmd->add_option("--window", state->window, "cut records into tiles of W bases (default: whole records)")
       ->type_name("W");

@@ -66,7 +66,10 @@ void check(const ScanParams& p) {
   check_shape(op, "B", p.B, rows, n);
   check_shape(op, "C", p.C, rows, n);
   if (!p.z.empty()) check_shape(op, "z", p.z, rows, d);
-  check_shape(op, "y", p.y, rows, d);
+  if (p.y.empty())
+    STRAND_ASSERT(p.h_out, op, ": neither y nor h_out is wanted");
+  else
+    check_shape(op, "y", p.y, rows, d);
   check_sequences(op, rows, p.seq_len);
 }
 

@@ -57,7 +57,7 @@ struct ScanParams {
   ConstMatF C;                        // [S * L, N]
   const float* Dskip = nullptr;       // [D] or null
   ConstMatF z;                        // [S * L, D] or empty: no gate
-  MatF y;                             // [S * L, D]
+  MatF y;                             // [S * L, D], or empty: only h_out is wanted
   int64_t seq_len = 0;                // L
   bool reverse = false;
   const float* h_in = nullptr;        // [S, D, N] or null (zeros)

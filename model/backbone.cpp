@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include "core/error.h"
@@ -18,24 +19,32 @@ const float* data_or_null(const std::shared_ptr<const Tensor>& t) { return t ? t
 
 }  // namespace
 
-// Per-tile scratch of one mixer pass: [T, width] matrices, reused across tiles and passes.
+// Per-tile scratch of one channel half: [T, width] matrices reused across tiles and layers, the
+// state of each of its mixers, and the checkpoints of its right-to-left mixer.
 struct Backbone::Workspace {
-  std::vector<float> normed, xz, xc, xdbl, delta, y, out;
-  std::vector<float> conv_state, scan_state;
+  std::vector<float> normed, x, z, xc, xdbl, delta, y[2], out;
+  std::vector<float> conv_state[2], scan_state[2];
+  // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
+  std::vector<float> checkpoints;
+  int64_t conv_size = 0, state_size = 0;
 
   Workspace(int64_t tile_rows, const ModelConfig& c) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
-    const int64_t xdbl_cols = c.mixer.dt_rank + 2 * n;
-    normed.resize(static_cast<size_t>(tile_rows * d));
-    xz.resize(static_cast<size_t>(tile_rows * 2 * di));
-    xc.resize(static_cast<size_t>(tile_rows * di));
-    xdbl.resize(static_cast<size_t>(tile_rows * xdbl_cols));
-    delta.resize(static_cast<size_t>(tile_rows * di));
-    y.resize(static_cast<size_t>(tile_rows * di));
-    out.resize(static_cast<size_t>(tile_rows * d));
-    conv_state.resize(static_cast<size_t>(di * (k - 1)));
-    scan_state.resize(static_cast<size_t>(di * n));
+    const auto rows = [&](int64_t cols) { return static_cast<size_t>(tile_rows * cols); };
+    normed.resize(rows(d));
+    x.resize(rows(di));
+    z.resize(rows(di));
+    xc.resize(rows(di));
+    xdbl.resize(rows(c.mixer.dt_rank + 2 * n));
+    delta.resize(rows(di));
+    for (auto& v : y) v.resize(rows(di));
+    out.resize(rows(d));
+    conv_size = di * (k - 1);
+    state_size = conv_size + di * n;
+    for (auto& v : conv_state) v.resize(static_cast<size_t>(conv_size));
+    for (auto& v : scan_state) v.resize(static_cast<size_t>(di * n));
   }
+  float* checkpoint(int64_t tile) { return checkpoints.data() + tile * state_size; }
 };
 
 Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
@@ -63,6 +72,15 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
     norm_f_rc_.assign(weights_.norm_f_w->data.rbegin(), weights_.norm_f_w->data.rend());
   }
 
+  // The tie identities, where they hold: the directions of a tied model read one in_proj, and
+  // with `add` and no out_proj bias, y0 · W^T + y1 · W^T = (y0 + y1) · W^T (within rounding).
+  const auto share = [&](HalfPlan& half) {
+    if (half.passes < 2) return;
+    const MixerView &a = half.mixer[0], &b = half.mixer[1];
+    half.shared_in_proj = a.in_w.data == b.in_w.data && a.in_b == b.in_b;
+    half.summed_out_proj = a.out_w.data == b.out_w.data && !a.out_b && !b.out_b &&
+                           config_.strategy == BidirectionalStrategy::kAdd;
+  };
   for (int l = 0; l < config_.n_layer; ++l) {
     const LayerWeights& lw = weights_.layers[static_cast<size_t>(l)];
     LayerPlan plan;
@@ -76,6 +94,7 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
       fwd.reverse[1] = true;
       fwd.passes = 2;
     }
+    share(fwd);
     plan.halves.push_back(fwd);
     if (ps) {
       // RCPSWrapper's second half: mixer(rc(x2)) reverse-complemented back. Running mamba_fwd
@@ -92,6 +111,7 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
         rc.reverse[1] = false;
         rc.passes = 2;
       }
+      share(rc);
       plan.halves.push_back(rc);
     }
     layers_.push_back(std::move(plan));
@@ -146,7 +166,7 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   STRAND_ASSERT(len > 0, "empty record");
   STRAND_ASSERT(out.rows == len && out.cols == width, "output is [", out.rows, ", ", out.cols, "], expected [", len,
                 ", ", width, "]");
-  STRAND_ASSERT(options.tile_rows > 0);
+  STRAND_ASSERT(options.tile_rows >= 0);
   STRAND_ASSERT(options.layer >= -1 && options.layer <= config_.n_layer, "layer ", options.layer, " of ",
                 config_.n_layer);
   for (int64_t i = 0; i < len; ++i)
@@ -154,168 +174,271 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
       fail("token id ", ids[static_cast<size_t>(i)], " at position ", i, " is outside the vocabulary of ",
            config_.vocab_size);
 
-  // H lives in the caller's output; R is the residual stream.
-  MatF h = out;
-  std::vector<float> r_store(static_cast<size_t>(len * width));
-  MatF r(r_store.data(), len, width);
-  const int64_t tile_rows = std::min(options.tile_rows, len);
-  // One workspace per channel half: the two strand halves of a PS layer are independent (both
-  // read R, each writes its own columns of H), so they run concurrently. Every op is bitwise
-  // deterministic, so this changes the speed, never the result.
+  // R, the residual stream, lives in the caller's output and ends up holding the result.
+  const MatF r = out;
+  const bool final = options.layer < 0 || options.layer == config_.n_layer;
+  const size_t blocks = final ? layers_.size() : static_cast<size_t>(options.layer);
+  // RCPSMambaBlock with fused add+norm starts from the embeddings with their halves swapped.
+  embed(ids, r, blocks > 0 && swaps_halves());
+  if (blocks == 0) return;
+
+  const int64_t threads = tbb::this_task_arena::max_concurrency();
+  const int64_t auto_rows = std::clamp<int64_t>(512 * threads, 1024, 8192);
+  const int64_t tile_rows = std::min(options.tile_rows > 0 ? options.tile_rows : auto_rows, len);
   std::vector<Workspace> ws;
   for (size_t i = 0; i < layers_.front().halves.size(); ++i) ws.emplace_back(tile_rows, config_);
-
-  embed(ids, h);
-  const size_t blocks = options.layer < 0 ? layers_.size() : static_cast<size_t>(options.layer);
   for (size_t l = 0; l < blocks; ++l) {
-    add_residual(h, r, l == 0);
-    const auto& halves = layers_[l].halves;
-    const auto run_half = [&](size_t i) {
-      for (int pass = 0; pass < halves[i].passes; ++pass) run_pass(halves[i], pass, r, h, ws[i], tile_rows);
-    };
-    if (halves.size() == 1) {
-      run_half(0);
-    } else {
-      tbb::task_group group;
-      group.run([&] { run_half(1); });
-      run_half(0);
-      group.wait();
-    }
+    const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
+                              : final        ? Epilogue::kFinalNorm
+                                             : Epilogue::kBlockOutput;
+    run_layer(layers_[l], r, ws, tile_rows, epilogue);
   }
-  if (options.layer < 0) final_norm(h, r);
 }
 
-void Backbone::embed(std::span<const int32_t> ids, MatF h) {
+void Backbone::embed(std::span<const int32_t> ids, MatF r, bool swapped) {
   const int d = config_.d_model;
   // [L, d] = table[ids]
-  backend_.embedding({ids.data(), weights_.embedding->mat(), h.col_slice(0, d)});
+  backend_.embedding({ids.data(), weights_.embedding->mat(), r.col_slice(swapped ? d : 0, d)});
   if (config_.rcps) {
     // [L, d] second half = column-reversed embedding of the complemented token.
     const ConstMatF table_rc(embedding_rc_.data(), static_cast<int64_t>(embedding_rc_.size()) / d, d);
-    backend_.embedding({ids.data(), table_rc, h.col_slice(d, d)});
+    backend_.embedding({ids.data(), table_rc, r.col_slice(swapped ? 0 : d, d)});
   }
 }
 
-void Backbone::add_residual(MatF h, MatF r, bool first_layer) {
-  using kernels::ElementwiseOp;
-  const int d = config_.d_model;
-  const bool swap = config_.rcps && config_.fused_add_norm;
-  if (!swap) {
-    // [L, W] r = h + r  (r = h at the first layer, where the reference has no residual yet)
-    if (first_layer) backend_.flip({h, r, false, false});
-    else backend_.elementwise({ElementwiseOp::kAdd, h, r, r});
+namespace {
+
+// Runs f(0..count-1) side by side: the strand halves of a PS layer touch disjoint columns and
+// workspaces. Every op is bitwise deterministic, so this changes the speed, never the result.
+template <typename F>
+void for_each_half(size_t count, const F& f) {
+  if (count == 1) {
+    f(size_t{0});
     return;
   }
-  // RCPSMambaBlock with fused add+norm: the new residual's first half is h2 + r2 and its second
-  // half h1 + r1. h is dead after this (the mixers overwrite it), so it serves as scratch.
-  MatF h1 = h.col_slice(0, d), h2 = h.col_slice(d, d);
-  MatF r1 = r.col_slice(0, d), r2 = r.col_slice(d, d);
-  if (first_layer) {
-    backend_.flip({h2, r1, false, false});
-    backend_.flip({h1, r2, false, false});
-    return;
-  }
-  backend_.elementwise({ElementwiseOp::kAdd, h1, r1, h1});  // h1 := h1 + r1
-  backend_.elementwise({ElementwiseOp::kAdd, h2, r2, r1});  // r1 := h2 + r2
-  backend_.flip({h1, r2, false, false});                    // r2 := h1 + r1 (old)
+  tbb::task_group group;
+  for (size_t i = 1; i < count; ++i) group.run([&f, i] { f(i); });
+  f(size_t{0});
+  group.wait();
 }
 
-void Backbone::run_pass(const HalfPlan& half, int pass, ConstMatF r, MatF h, Workspace& ws, int64_t tile_rows) {
-  const MixerView& m = half.mixer[pass];
-  const bool reverse = half.reverse[pass];
+}  // namespace
+
+void Backbone::run_layer(const LayerPlan& layer, MatF r, std::vector<Workspace>& ws, int64_t tile_rows,
+                         Epilogue epilogue) {
   const int64_t len = r.rows;
-  const int d = config_.d_model;
-  const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
-  const int64_t xdbl_cols = rank + 2 * n;
-  std::fill(ws.conv_state.begin(), ws.conv_state.end(), 0.0f);
-  std::fill(ws.scan_state.begin(), ws.scan_state.end(), 0.0f);
-
   const int64_t tiles = (len + tile_rows - 1) / tile_rows;
-  for (int64_t k = 0; k < tiles; ++k) {
-    // Forward passes take tiles left to right, reverse passes right to left, carrying state.
-    const int64_t tile = reverse ? tiles - 1 - k : k;
+  const size_t halves = layer.halves.size();
+  // Sweep 1: the right-to-left mixers' state entering each tile.
+  for_each_half(halves, [&](size_t i) { record_checkpoints(layer.halves[i], r, ws[i], tile_rows); });
+  // Sweep 2: tiles left to right; R's rows of a finished tile are no longer read by this layer.
+  for (auto& w : ws) {
+    for (auto& v : w.conv_state) std::fill(v.begin(), v.end(), 0.0f);
+    for (auto& v : w.scan_state) std::fill(v.begin(), v.end(), 0.0f);
+  }
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    for_each_half(halves, [&](size_t i) { run_tile(layer.halves[i], r, tile, tile_rows, ws[i]); });
     const int64_t t0 = tile * tile_rows;
-    const int64_t rows = std::min(tile_rows, len - t0);
+    finish_tile(r.row_slice(t0, std::min(tile_rows, len - t0)), ws, epilogue);
+  }
+}
 
-    // [rows, d] mixer input = RMSNorm(residual half) (recomputed: cheaper than storing it)
-    const MatF normed(ws.normed.data(), rows, d);
-    kernels::AddRmsNormParams np;
-    np.residual_in = r.row_slice(t0, rows).col_slice(half.col0, d);
-    np.weight = half.norm_w;
-    np.eps = config_.norm_epsilon;
-    np.y = normed;
-    backend_.add_rms_norm(np);
-
-    // [rows, 2*di] = normed · in_w^T (+ in_b): x | z
-    const MatF xz(ws.xz.data(), rows, 2 * di);
-    backend_.linear({normed, m.in_w, m.in_b, xz, false});
-
-    // [rows, di] x = silu(depthwise conv(x)), state carried between tiles
-    const MatF xc(ws.xc.data(), rows, di);
-    kernels::ConvParams cp;
-    cp.x = xz.col_slice(0, di);
-    cp.w = m.conv_w;
-    cp.bias = m.conv_b;
-    cp.y = xc;
-    cp.seq_len = rows;
-    cp.kernel = config_.mixer.d_conv;
-    cp.reverse = reverse;
-    cp.state_in = ws.conv_state.data();
-    cp.state_out = ws.conv_state.data();
-    backend_.conv1d_silu(cp);
-
-    // [rows, rank + 2N] = x · x_proj^T: dt | B | C
-    const MatF xdbl(ws.xdbl.data(), rows, xdbl_cols);
-    backend_.linear({xc, m.x_proj_w, nullptr, xdbl, false});
-    // [rows, di] = dt · dt_proj^T (its bias goes in the scan, before softplus)
-    const MatF delta(ws.delta.data(), rows, di);
-    backend_.linear({xdbl.col_slice(0, rank), m.dt_w, nullptr, delta, false});
-
-    // [rows, di] y = selective scan, gated by silu(z), state carried between tiles
-    const MatF y(ws.y.data(), rows, di);
-    kernels::ScanParams sp;
-    sp.u = xc;
-    sp.delta = delta;
-    sp.delta_bias = m.dt_b;
-    sp.A = m.A;
-    sp.B = xdbl.col_slice(rank, n);
-    sp.C = xdbl.col_slice(rank + n, n);
-    sp.Dskip = m.D;
-    sp.z = xz.col_slice(di, di);
-    sp.y = y;
-    sp.seq_len = rows;
-    sp.reverse = reverse;
-    sp.h_in = ws.scan_state.data();
-    sp.h_out = ws.scan_state.data();
-    backend_.selective_scan(sp);
-
-    // [rows, d] = y · out_w^T (+ out_b), written or combined into this half of H
-    const MatF target = h.row_slice(t0, rows).col_slice(half.col0, d);
-    if (pass == 0) {
-      backend_.linear({y, m.out_w, m.out_b, target, false});
-    } else if (config_.strategy == BidirectionalStrategy::kAdd) {
-      backend_.linear({y, m.out_w, m.out_b, target, true});
-    } else {
-      const MatF tmp(ws.out.data(), rows, d);
-      backend_.linear({y, m.out_w, m.out_b, tmp, false});
-      backend_.elementwise({kernels::ElementwiseOp::kMul, target, tmp, target});
+void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& ws, int64_t tile_rows) {
+  const int64_t len = r.rows;
+  const int64_t tiles = (len + tile_rows - 1) / tile_rows;
+  for (int m = 0; m < half.passes; ++m) {
+    if (!half.reverse[m]) continue;
+    ws.checkpoints.resize(static_cast<size_t>(tiles * ws.state_size));
+    float* conv_state = ws.conv_state[m].data();
+    float* scan_state = ws.scan_state[m].data();
+    std::fill(ws.conv_state[m].begin(), ws.conv_state[m].end(), 0.0f);
+    std::fill(ws.scan_state[m].begin(), ws.scan_state[m].end(), 0.0f);
+    for (int64_t tile = tiles - 1; tile >= 0; --tile) {
+      float* saved = ws.checkpoint(tile);
+      std::copy(conv_state, conv_state + ws.conv_size, saved);
+      std::copy(scan_state, scan_state + (ws.state_size - ws.conv_size), saved + ws.conv_size);
+      const int64_t t0 = tile * tile_rows;
+      const int64_t rows = std::min(tile_rows, len - t0);
+      normalize(half, r.row_slice(t0, rows), ws);
+      // Only the state matters here: no z gate, no output.
+      run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF());
     }
   }
 }
 
-void Backbone::final_norm(MatF h, ConstMatF r) {
-  // [L, W] out = norm_f(h + r), per half for PS (the final norm never swaps halves).
+void Backbone::run_tile(const HalfPlan& half, ConstMatF r, int64_t tile, int64_t tile_rows, Workspace& ws) {
+  const int64_t t0 = tile * tile_rows;
+  const int64_t rows = std::min(tile_rows, r.rows - t0);
   const int d = config_.d_model;
-  const int halves = config_.rcps ? 2 : 1;
-  for (int half = 0; half < halves; ++half) {
-    kernels::AddRmsNormParams np;
-    np.x = h.col_slice(half * d, d);
-    np.residual_in = r.col_slice(half * d, d);
-    np.weight = half == 0 ? weights_.norm_f_w->data.data() : norm_f_rc_.data();
-    np.eps = config_.norm_epsilon;
-    np.y = h.col_slice(half * d, d);
-    backend_.add_rms_norm(np);
+  const int64_t di = config_.mixer.d_inner();
+
+  normalize(half, r.row_slice(t0, rows), ws);
+  const MatF normed(ws.normed.data(), rows, d);
+
+  MatF y[2];
+  for (int m = 0; m < half.passes; ++m) {
+    y[m] = MatF(ws.y[m].data(), rows, di);
+    float* conv_state = ws.conv_state[m].data();
+    float* scan_state = ws.scan_state[m].data();
+    if (half.reverse[m]) {
+      // Right to left: restart from the state recorded entering this tile.
+      const float* saved = ws.checkpoint(tile);
+      std::copy(saved, saved + ws.conv_size, conv_state);
+      std::copy(saved + ws.conv_size, saved + ws.state_size, scan_state);
+    }
+    run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
+              y[m]);
   }
+
+  // [rows, d] = y · out_w^T (+ out_b), the two directions combined by the strategy
+  const MixerView& m0 = half.mixer[0];
+  const MatF out(ws.out.data(), rows, d);
+  if (half.passes == 1) {
+    backend_.linear({y[0], m0.out_w, m0.out_b, out, false});
+  } else if (half.summed_out_proj) {
+    backend_.elementwise({kernels::ElementwiseOp::kAdd, y[0], y[1], y[0]});
+    backend_.linear({y[0], m0.out_w, nullptr, out, false});
+  } else if (config_.strategy == BidirectionalStrategy::kAdd) {
+    backend_.linear({y[0], m0.out_w, m0.out_b, out, false});
+    backend_.linear({y[1], half.mixer[1].out_w, half.mixer[1].out_b, out, true});
+  } else {
+    // normed is dead once both in_projs ran: it holds the second direction's output.
+    backend_.linear({y[0], m0.out_w, m0.out_b, out, false});
+    backend_.linear({y[1], half.mixer[1].out_w, half.mixer[1].out_b, normed, false});
+    backend_.elementwise({kernels::ElementwiseOp::kMul, out, normed, out});
+  }
+}
+
+void Backbone::normalize(const HalfPlan& half, ConstMatF r_tile, Workspace& ws) {
+  // [rows, d] mixer input = RMSNorm(this half of the residual) (recomputed per sweep: cheaper
+  // than storing it)
+  const int d = config_.d_model;
+  kernels::AddRmsNormParams np;
+  np.residual_in = r_tile.col_slice(half.col0, d);
+  np.weight = half.norm_w;
+  np.eps = config_.norm_epsilon;
+  np.y = MatF(ws.normed.data(), r_tile.rows, d);
+  backend_.add_rms_norm(np);
+}
+
+void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
+                         float* conv_state, float* scan_state, MatF y) {
+  const int d = config_.d_model;
+  const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
+  const ConstMatF normed(ws.normed.data(), rows, d);
+
+  // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b). Two GEMMs of the
+  // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep).
+  const MatF x(ws.x.data(), rows, di), z(ws.z.data(), rows, di);
+  if (!reuse_xz) {
+    backend_.linear({normed, m.in_w.row_slice(0, di), m.in_b, x, false});
+    if (gate) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false});
+  }
+
+  // [rows, di] x = silu(depthwise conv(x)), state carried between tiles
+  const MatF xc(ws.xc.data(), rows, di);
+  kernels::ConvParams cp;
+  cp.x = x;
+  cp.w = m.conv_w;
+  cp.bias = m.conv_b;
+  cp.y = xc;
+  cp.seq_len = rows;
+  cp.kernel = config_.mixer.d_conv;
+  cp.reverse = reverse;
+  cp.state_in = conv_state;
+  cp.state_out = conv_state;
+  backend_.conv1d_silu(cp);
+
+  // [rows, rank + 2N] = x · x_proj^T: dt | B | C
+  const MatF xdbl(ws.xdbl.data(), rows, rank + 2 * n);
+  backend_.linear({xc, m.x_proj_w, nullptr, xdbl, false});
+  // [rows, di] = dt · dt_proj^T (its bias goes in the scan, before softplus)
+  const MatF delta(ws.delta.data(), rows, di);
+  backend_.linear({xdbl.col_slice(0, rank), m.dt_w, nullptr, delta, false});
+
+  // [rows, di] y = selective scan, gated by silu(z), state carried between tiles
+  kernels::ScanParams sp;
+  sp.u = xc;
+  sp.delta = delta;
+  sp.delta_bias = m.dt_b;
+  sp.A = m.A;
+  sp.B = xdbl.col_slice(rank, n);
+  sp.C = xdbl.col_slice(rank + n, n);
+  sp.Dskip = m.D;
+  if (gate) sp.z = z;
+  sp.y = y;
+  sp.seq_len = rows;
+  sp.reverse = reverse;
+  sp.h_in = scan_state;
+  sp.h_out = scan_state;
+  backend_.selective_scan(sp);
+}
+
+void Backbone::finish_tile(MatF r, std::vector<Workspace>& ws, Epilogue epilogue) {
+  using kernels::ElementwiseOp;
+  const int d = config_.d_model;
+  const int64_t rows = r.rows;
+  const size_t halves = ws.size();
+  const auto o = [&](size_t half) { return MatF(ws[half].out.data(), rows, d); };
+  const auto r_half = [&](size_t half) { return r.col_slice(static_cast<int64_t>(half) * d, d); };
+  switch (epilogue) {
+    case Epilogue::kResidual:
+      if (swaps_halves()) {
+        // The new residual's first half is o2 + r2 and its second half o1 + r1.
+        backend_.elementwise({ElementwiseOp::kAdd, o(0), r_half(0), o(0)});
+        backend_.elementwise({ElementwiseOp::kAdd, o(1), r_half(1), o(1)});
+        backend_.flip({o(1), r_half(0), false, false});
+        backend_.flip({o(0), r_half(1), false, false});
+      } else {
+        for (size_t i = 0; i < halves; ++i) backend_.elementwise({ElementwiseOp::kAdd, o(i), r_half(i), r_half(i)});
+      }
+      break;
+    case Epilogue::kFinalNorm:
+      // out = norm_f(o + r), per half for PS (the final norm never swaps halves).
+      for (size_t i = 0; i < halves; ++i) {
+        kernels::AddRmsNormParams np;
+        np.x = o(i);
+        np.residual_in = r_half(i);
+        np.weight = i == 0 ? weights_.norm_f_w->data.data() : norm_f_rc_.data();
+        np.eps = config_.norm_epsilon;
+        np.y = o(i);
+        backend_.add_rms_norm(np);
+        backend_.flip({o(i), r_half(i), false, false});
+      }
+      break;
+    case Epilogue::kBlockOutput:
+      for (size_t i = 0; i < halves; ++i) backend_.flip({o(i), r_half(i), false, false});
+      break;
+  }
+}
+
+FlopCount Backbone::executed_flops_per_base() const {
+  const MixerFlops m = mixer_flops(config_);
+  const double d = config_.d_model;
+  FlopCount f;
+  for (const LayerPlan& layer : layers_) {
+    for (const HalfPlan& half : layer.halves) {
+      f.other += norm_flops(config_) + d;  // the final sweep's norm; the tile's residual update
+      for (int i = 0; i < half.passes; ++i) {
+        if (half.reverse[i]) {
+          // Checkpoint sweep: its own norm, x only, state only.
+          f.gemm += m.in_x + m.x_proj + m.dt_proj;
+          f.other += norm_flops(config_) + m.conv + m.scan_state;
+        }
+        if (i == 0 || !half.shared_in_proj) f.gemm += m.in_x + m.in_z;
+        f.gemm += m.x_proj + m.dt_proj;
+        f.other += m.conv + m.scan_state + m.scan_output;
+      }
+      if (half.summed_out_proj) {
+        f.gemm += m.out_proj;
+        f.other += config_.mixer.d_inner();
+      } else {
+        f.gemm += m.out_proj * half.passes;
+        f.other += d * (half.passes - 1);
+      }
+    }
+  }
+  return f;
 }
 
 void Backbone::logits(ConstMatF hidden, MatF out) {

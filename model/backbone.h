@@ -1,14 +1,22 @@
 // The forward pass, written once against kernels::Backend for every architecture strand loads:
 // Caduceus PH and PS (bidirectional or not, add / ew_multiply, tied or untied) and causal Mamba.
 //
-// Exact on any length: a record runs layer by layer over its full length, each mixer
-// direction in tiles that carry the conv and scan state (forward tiles left to right, reverse
-// tiles right to left), so every layer sees the whole record and the result does not depend
-// on the tile size. Memory: the residual stream R [L, W] plus the caller's output buffer,
-// which doubles as the mixer-output stream H [L, W], plus a tile of workspace per strand
-// half — about
-// 2 * 4 * W bytes per base (W = hidden width). Nothing but R and H is kept across tiles: the
-// normalised mixer input and in_proj are recomputed per direction.
+// Exact on any length: a record runs layer by layer over its full length, so every layer sees
+// the whole record, in tiles that carry the conv and scan state, and the result does not depend
+// on the tile size. Memory: the residual stream R [L, W] only, kept in the caller's output
+// buffer (W = hidden width: 4 * W bytes per base, 2 KB for the Caduceus-PS 131k shape), plus
+// per-tile workspace (~(2 d + 6 d_inner) floats per row and strand half) and the mixer state
+// at every tile boundary (d_inner * (d_conv - 1 + d_state) floats per half). A layer is two
+// sweeps:
+//   1. each right-to-left mixer runs over the record (tiles right to left) only to record its
+//      conv and scan state entering every tile, its checkpoints;
+//   2. one left-to-right sweep over the tiles: the left-to-right mixer carries its state, the
+//      right-to-left one is recomputed on the tile from its checkpoint, both strand halves of a
+//      PS model run side by side, and the tile's residual update (the half swap of PS, or the
+//      final norm) is written into R in place: no later tile of this layer reads it.
+// With tied in/out projections and the `add` strategy (the published models) the two
+// directions share one in_proj (x | z) and one out_proj (out = (y_fwd + y_rev) · W^T), so the
+// recomputation costs less than the projections it saves.
 //
 // RC-equivariant (PS) models without flips: the reverse-complement half of RCPSWrapper is the
 // same bidirectional mixer run with its directions swapped and with in_proj's columns and
@@ -26,16 +34,19 @@
 
 #include "kernels/backend.h"
 #include "kernels/tensor.h"
+#include "model/flops.h"
 #include "model/weights.h"
 
 namespace strand::model {
 
 struct ForwardOptions {
-  // Positions per tile: workspace vs per-op overhead. Results are identical for any value.
-  int64_t tile_rows = 8192;
+  // Positions per tile: workspace and cache footprint vs enough rows per op for every thread.
+  // Results are identical for any value. 0: 512 per thread of the current task arena, within
+  // [1024, 8192] (1024 measured faster on 2 threads, 8192 on 16).
+  int64_t tile_rows = 0;
   // Which hidden state run() returns, as the reference's output_hidden_states numbers them:
-  // -1 the final normalised output (last_hidden_state); 0 the token embeddings; N >= 1 the
-  // output of block N (its mixer output, before the next residual add).
+  // 0 the token embeddings; 1 <= N < n_layer the output of block N (its mixer output, before
+  // the next residual add); n_layer or -1 the final normalised output (last_hidden_state).
   int layer = -1;
 };
 
@@ -56,6 +67,10 @@ class Backbone {
   // LM-head logits [L, vocab_size] from final hidden states [L, hidden_width].
   void logits(kernels::ConstMatF hidden, kernels::MatF out);
 
+  // FLOPs per base that run() executes for the final hidden states (flops.h): the reference's
+  // count less what the shared projections save, plus the checkpoint sweeps.
+  FlopCount executed_flops_per_base() const;
+
  private:
   // One Mamba mixer as it runs on one channel half: the checkpoint's weights, or for the
   // reverse-complement half of a PS model, the prepared reversed copies.
@@ -72,25 +87,39 @@ class Backbone {
     kernels::ConstMatF out_w;     // [d, d_inner]
     const float* out_b = nullptr;
   };
-  // The mixer passes of one channel half of one layer, in the order they run: the first
-  // writes H, the second combines into it by the bidirectional strategy.
+  // The mixers of one channel half of one layer, in the reference's order (the bidirectional
+  // strategy combines mixer[0]'s output with mixer[1]'s); reverse[i]: runs right to left.
   struct HalfPlan {
     int col0 = 0;                // first channel of this half in R and H
     const float* norm_w = nullptr;  // this half's norm weight (reversed for the rc half)
     MixerView mixer[2];
     bool reverse[2] = {false, true};
     int passes = 1;
+    bool shared_in_proj = false;   // both mixers use the same in_proj (tied weights)
+    bool summed_out_proj = false;  // out = (y0 + y1) · W^T: tied out_proj, no bias, `add`
   };
   struct LayerPlan {
     std::vector<HalfPlan> halves;
   };
 
+  // What a layer writes into R once a tile's mixer outputs O are known.
+  enum class Epilogue {
+    kResidual,     // R = O + R (the next block's residual; PS with fused add+norm swaps halves)
+    kFinalNorm,    // R = norm_f(O + R): the last block's output is last_hidden_state
+    kBlockOutput,  // R = O: the hidden state of a block asked for with ForwardOptions::layer
+  };
+  // RCPSMambaBlock with fused add+norm swaps the residual's strand halves at every block.
+  bool swaps_halves() const { return config_.rcps && config_.fused_add_norm; }
   struct Workspace;
-  void embed(std::span<const int32_t> ids, kernels::MatF h);
-  void add_residual(kernels::MatF h, kernels::MatF r, bool first_layer);
-  void run_pass(const HalfPlan& half, int pass, kernels::ConstMatF r, kernels::MatF h, Workspace& ws,
-                int64_t tile_rows);
-  void final_norm(kernels::MatF h, kernels::ConstMatF r);
+  void embed(std::span<const int32_t> ids, kernels::MatF r, bool swapped);
+  void run_layer(const LayerPlan& layer, kernels::MatF r, std::vector<Workspace>& ws, int64_t tile_rows,
+                 Epilogue epilogue);
+  void record_checkpoints(const HalfPlan& half, kernels::ConstMatF r, Workspace& ws, int64_t tile_rows);
+  void run_tile(const HalfPlan& half, kernels::ConstMatF r, int64_t tile, int64_t tile_rows, Workspace& ws);
+  void normalize(const HalfPlan& half, kernels::ConstMatF r_tile, Workspace& ws);
+  void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
+                 float* conv_state, float* scan_state, kernels::MatF y);
+  void finish_tile(kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);
   MixerView view_of(const MixerWeights& m, bool reversed_half, int layer, int direction);
 
   const ModelWeights& weights_;

@@ -97,20 +97,4 @@ ModelWeights make_random_model(const ModelConfig& config, uint64_t seed) {
   return w;
 }
 
-FlopCount flops_per_base(const ModelConfig& c) {
-  const double d = c.mixer.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, r = c.mixer.dt_rank;
-  const double k = c.mixer.d_conv;
-  const double directions = (c.arch == Architecture::kCaduceus && c.bidirectional) ? 2 : 1;
-  const double halves = c.rcps ? 2 : 1;
-  FlopCount f;
-  // Per mixer direction: in_proj, x_proj, dt_proj, out_proj (2 flops per multiply-add).
-  const double gemm = 2 * (d * 2 * di + di * (r + 2 * n) + r * di + di * d);
-  // conv (K mul-adds + silu ~ 5), scan per (d, n): exp + 4 mul/add, + C·h, softplus/gating ~ 10 per d.
-  const double other = di * (2 * k + 5) + di * n * 7 + di * 10;
-  f.gemm = gemm * directions * halves * c.n_layer;
-  // Norms (~4 per channel) once per layer and half, plus the direction combine.
-  f.other = (other * directions + 4 * d + d) * halves * c.n_layer;
-  return f;
-}
-
 }  // namespace strand::model

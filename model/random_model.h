@@ -18,14 +18,4 @@ ModelConfig caduceus_ps_131k_config();
 
 ModelWeights make_random_model(const ModelConfig& config, uint64_t seed);
 
-// Multiply-adds x 2 per base of one forward pass as the reference computes it (every mixer
-// direction runs its own in_proj, conv, x_proj, dt_proj, scan and out_proj), split into the
-// GEMM part and the rest.
-struct FlopCount {
-  double gemm = 0;   // in_proj, x_proj, dt_proj, out_proj
-  double other = 0;  // conv, scan, norms, gating
-  double total() const { return gemm + other; }
-};
-FlopCount flops_per_base(const ModelConfig& config);
-
 }  // namespace strand::model

@@ -34,8 +34,9 @@ struct EmbedOptions {
   ComputeOptions compute;
   Pooling pool = Pooling::kMean;
   RcMode rc = RcMode::kNone;
-  // --layer N: 0 = token embeddings, N = output of block N (1-based); none = the final
-  // normalized hidden state. Checked against the model's depth when it is loaded.
+  // --layer N, numbered as the reference's output_hidden_states: 0 = token embeddings, N = output
+  // of block N (1-based), n_layer or none = the final normalized hidden state. Checked against
+  // the model's depth when it is loaded.
   std::optional<int> layer;
   TilingOptions tiling;
   int batch = kDefaultEmbedBatch;

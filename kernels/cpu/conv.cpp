@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/parallel.h"
 
 namespace strand::kernels::cpu {
@@ -75,7 +76,7 @@ void conv1d_silu(const ConvParams& p) {
       for (int64_t k = 0; k < kernel; ++k) {
         multiply_add(out, plan.taps.data() + k * channels, plan.input(s, q - plan.k1 + k), channels);
       }
-      for (int64_t c = 0; c < channels; ++c) out[c] = out[c] / (1.0f + std::exp(-out[c]));
+      for (int64_t c = 0; c < channels; ++c) out[c] = silu_fast(out[c]);
     }
   });
 

@@ -77,8 +77,9 @@ void selective_scan(const ScanParams& p) {
         float acc = 0.0f;
         for (int64_t n = 0; n < nstate; ++n) {
           h[n] = std::exp(dt * p.A.at(d, n)) * h[n] + p.B.at(row, n) * du;
-          acc += p.C.at(row, n) * h[n];
+          if (!p.y.empty()) acc += p.C.at(row, n) * h[n];
         }
+        if (p.y.empty()) continue;
         if (p.Dskip) acc += p.Dskip[d] * u;
         if (!p.z.empty()) acc *= silu(p.z.at(row, d));
         p.y.at(row, d) = acc;

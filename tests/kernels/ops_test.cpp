@@ -157,6 +157,15 @@ TEST(ReferenceScan, HandComputedSingleChannelSingleState) {
   EXPECT_NEAR(h_in[0], h0, 1e-6);
 }
 
+TEST(ReferenceScan, RejectsAScanThatWantsNothing) {
+  const std::vector<float> u = {1}, delta = {0}, a = {-1}, b = {1}, c = {1};
+  ScanParams p{ConstMatF(u.data(), 1, 1), ConstMatF(delta.data(), 1, 1), nullptr, ConstMatF(a.data(), 1, 1),
+               ConstMatF(b.data(), 1, 1), ConstMatF(c.data(), 1, 1),     nullptr, ConstMatF(),
+               MatF()};
+  p.seq_len = 1;
+  EXPECT_DEATH(reference().selective_scan(p), "selective_scan: neither y nor h_out is wanted");
+}
+
 TEST(ReferenceScan, SoftplusThresholdIsTwenty) {
   // dt = delta above 20, log1p(exp(delta)) at and below it; A = -1e-3 keeps exp(dt A) moderate.
   for (float delta : {-30.0f, -3.0f, 0.5f, 19.9f, 20.0f, 20.001f, 35.0f}) {

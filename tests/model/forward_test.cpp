@@ -138,6 +138,44 @@ TEST_P(GoldenForward, TileSizeDoesNotChangeTheResult) {
   }
 }
 
+// --layer: 0 is the embedding output; 1 is block 1's mixer output, which the golden stores
+// plus the residual stream it joins (the embeddings, halves swapped where PS swaps them).
+TEST_P(GoldenForward, HiddenStatesOfEarlierLayersMatchPyTorch) {
+  if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
+  const fs::path dir = test::source_dir() / "data" / "golden" / GetParam();
+  const ModelWeights weights = load_model(dir.string());
+  const SafetensorsFile outputs((dir / "outputs.safetensors").string());
+  const auto inputs = read_inputs();
+  const auto it = inputs.find("len_129");
+  if (it == inputs.end()) GTEST_SKIP() << "no len_129 input";
+  const std::vector<float> want_embed = read_tensor(outputs, "embed.len_129");
+  const std::vector<float> want_layer1 = read_tensor(outputs, "layer1.len_129");
+  if (want_embed.empty() || want_layer1.empty()) GTEST_SKIP() << "no per-layer goldens";
+  const std::vector<int32_t> ids = genomics::tokenize(it->second);
+  const int64_t len = static_cast<int64_t>(ids.size());
+  auto cpu = kernels::make_cpu_backend();
+  Backbone model(weights, *cpu);
+  const int64_t width = model.hidden_width(), d = weights.config.d_model;
+  std::vector<float> embed(static_cast<size_t>(len * width)), block1(embed.size()), last(embed.size()),
+      final(embed.size());
+  model.run(ids, kernels::MatF(embed.data(), len, width), {.tile_rows = 50, .layer = 0});
+  model.run(ids, kernels::MatF(block1.data(), len, width), {.tile_rows = 50, .layer = 1});
+  EXPECT_LE(relative_error(embed, want_embed, width, {}), kTolerance);
+  const bool swapped = weights.config.rcps && weights.config.fused_add_norm;
+  std::vector<float> layer1(embed.size());
+  for (int64_t i = 0; i < len; ++i)
+    for (int64_t c = 0; c < width; ++c) {
+      const int64_t src = swapped ? (c + d) % width : c;
+      layer1[static_cast<size_t>(i * width + c)] =
+          block1[static_cast<size_t>(i * width + c)] + embed[static_cast<size_t>(i * width + src)];
+    }
+  EXPECT_LE(relative_error(layer1, want_layer1, width, {}), kTolerance);
+  // n_layer names the final normalised state, as in the reference's output_hidden_states.
+  model.run(ids, kernels::MatF(last.data(), len, width), {.layer = weights.config.n_layer});
+  model.run(ids, kernels::MatF(final.data(), len, width));
+  EXPECT_EQ(last, final);
+}
+
 TEST_P(GoldenForward, PsIsReverseComplementEquivariant) {
   if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
   const fs::path dir = test::source_dir() / "data" / "golden" / GetParam();
