@@ -1,16 +1,23 @@
-// The dispatch layer: the forward pass is written once against kernels::Backend; the CPU
-// (and later CUDA) implementations live behind it. The scalar reference backend is the
+// The dispatch layer: the forward pass is written once against kernels::Backend; the CPU and
+// CUDA implementations live behind it. The scalar reference backend is the
 // ground truth the tests compare the fast ones with.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "kernels/ops.h"
 
 namespace strand::kernels {
 
+// Every op of ops.h, plus the memory the ops read and write. Views (tensor.h) are raw pointers
+// and where they point is the backend's business: host memory for the CPU and reference
+// backends, device memory for CUDA. The model allocates its weights, activations and state
+// through allocate() (DeviceBuffer below) and moves data in and out with upload/download, so
+// it runs unchanged on any backend.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -23,6 +30,68 @@ class Backend {
   virtual void embedding(const EmbeddingParams& p) = 0;
   virtual void elementwise(const ElementwiseParams& p) = 0;
   virtual void flip(const FlipParams& p) = 0;
+
+  // ---- memory (the defaults are host memory) -------------------------------------------
+  // True when the ops read and write host memory, so host pointers may be passed directly.
+  virtual bool host_memory() const { return true; }
+  // `bytes` of this backend's memory, 256-byte aligned, contents unspecified; throws
+  // strand::Error naming the size when it cannot. bytes == 0 gives nullptr.
+  virtual void* allocate(size_t bytes);
+  virtual void deallocate(void* ptr) noexcept;
+  // Ordered after every op issued before them; download returns once the data is on the host.
+  virtual void upload(void* dst, const void* host_src, size_t bytes);
+  virtual void download(void* host_dst, const void* src, size_t bytes);
+  virtual void copy(void* dst, const void* src, size_t bytes);  // within this backend's memory
+  virtual void fill_zero(void* dst, size_t bytes);
+  // Waits for every op issued so far (a no-op on the host).
+  virtual void synchronize() {}
+
+  // ---- scheduling ----------------------------------------------------------------------
+  // Whether ops may be called from several threads at once (the CPU backends: yes; CUDA:
+  // one stream per backend, so the model issues them from one thread).
+  virtual bool concurrent_calls() const { return true; }
+  // Positions per tile that suit this backend when the caller does not choose (results never
+  // depend on it).
+  virtual int64_t default_tile_rows() const { return 1024; }
+};
+
+// An owning array of T in a backend's memory (move-only). The backend must outlive it.
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(Backend& backend, size_t count)
+      : backend_(&backend), data_(static_cast<T*>(backend.allocate(count * sizeof(T)))), count_(count) {}
+  DeviceBuffer(DeviceBuffer&& other) noexcept { swap(other); }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    DeviceBuffer moved(std::move(other));
+    swap(moved);
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (data_) backend_->deallocate(data_);
+  }
+
+  T* data() const { return data_; }
+  size_t size() const { return count_; }
+  size_t bytes() const { return count_ * sizeof(T); }
+  // A [rows, cols] view of the first rows * cols elements.
+  Mat<T> mat(int64_t rows, int64_t cols) const {
+    STRAND_ASSERT(static_cast<size_t>(rows * cols) <= count_, "view [", rows, ", ", cols, "] of ", count_);
+    return Mat<T>(data_, rows, cols);
+  }
+
+ private:
+  void swap(DeviceBuffer& o) noexcept {
+    std::swap(backend_, o.backend_);
+    std::swap(data_, o.data_);
+    std::swap(count_, o.count_);
+  }
+  Backend* backend_ = nullptr;
+  T* data_ = nullptr;
+  size_t count_ = 0;
 };
 
 // Scalar loops, obviously correct, slow: the ground truth for tests. fp32 math as the
@@ -31,5 +100,8 @@ class Backend {
 std::unique_ptr<Backend> make_reference_backend();
 // Eigen GEMM + TBB + SIMD, on the threads of the caller's tbb::task_arena.
 std::unique_ptr<Backend> make_cpu_backend();
+// CUDA on device `ordinal` (kernels/cuda/): fp32 ops on one stream, TF32 off. Throws
+// strand::Error when this build has no CUDA backend or the device cannot be used.
+std::unique_ptr<Backend> make_cuda_backend(int ordinal);
 
 }  // namespace strand::kernels

@@ -21,30 +21,32 @@ const float* data_or_null(const std::shared_ptr<const Tensor>& t) { return t ? t
 
 // Per-tile scratch of one channel half: [T, width] matrices reused across tiles and layers, the
 // state of each of its mixers, and the checkpoints of its right-to-left mixer.
+// All of it in the backend's memory.
 struct Backbone::Workspace {
-  std::vector<float> normed, x, z, xc, xdbl, delta, y[2], out;
-  std::vector<float> conv_state[2], scan_state[2];
+  using Buffer = kernels::DeviceBuffer<float>;
+  Buffer normed, x, z, xc, xdbl, delta, y[2], out;
+  Buffer conv_state[2], scan_state[2];
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
-  std::vector<float> checkpoints;
+  Buffer checkpoints;
   int64_t conv_size = 0, state_size = 0;
 
-  Workspace(int64_t tile_rows, const ModelConfig& c) {
+  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
-    const auto rows = [&](int64_t cols) { return static_cast<size_t>(tile_rows * cols); };
-    normed.resize(rows(d));
-    x.resize(rows(di));
-    z.resize(rows(di));
-    xc.resize(rows(di));
-    xdbl.resize(rows(c.mixer.dt_rank + 2 * n));
-    delta.resize(rows(di));
-    for (auto& v : y) v.resize(rows(di));
-    out.resize(rows(d));
+    const auto rows = [&](int64_t cols) { return Buffer(backend, static_cast<size_t>(tile_rows * cols)); };
+    normed = rows(d);
+    x = rows(di);
+    z = rows(di);
+    xc = rows(di);
+    xdbl = rows(c.mixer.dt_rank + 2 * n);
+    delta = rows(di);
+    for (auto& v : y) v = rows(di);
+    out = rows(d);
     conv_size = di * (k - 1);
     state_size = conv_size + di * n;
-    for (auto& v : conv_state) v.resize(static_cast<size_t>(conv_size));
-    for (auto& v : scan_state) v.resize(static_cast<size_t>(di * n));
+    for (auto& v : conv_state) v = Buffer(backend, static_cast<size_t>(conv_size));
+    for (auto& v : scan_state) v = Buffer(backend, static_cast<size_t>(di * n));
   }
-  float* checkpoint(int64_t tile) { return checkpoints.data() + tile * state_size; }
+  float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
 };
 
 Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
@@ -116,6 +118,58 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
     }
     layers_.push_back(std::move(plan));
   }
+  place_weights();
+}
+
+const float* Backbone::resident(const float* host, size_t count) {
+  if (!host || backend_.host_memory()) return host;
+  auto it = resident_.find(host);
+  if (it == resident_.end()) {
+    kernels::DeviceBuffer<float> buffer(backend_, count);
+    backend_.upload(buffer.data(), host, count * sizeof(float));
+    it = resident_.emplace(host, std::move(buffer)).first;
+  }
+  return it->second.data();
+}
+
+ConstMatF Backbone::resident(ConstMatF host) {
+  STRAND_ASSERT(host.ld == host.cols, "weights are contiguous");
+  return ConstMatF(resident(host.data, static_cast<size_t>(host.rows * host.cols)), host.rows, host.cols);
+}
+
+void Backbone::place_weights() {
+  // Every pointer the ops will read, moved to the backend's memory (the same host tensor always
+  // maps to the same copy, so the tie checks above still hold); on the host, nothing moves.
+  const int d = config_.d_model;
+  const size_t di = static_cast<size_t>(config_.mixer.d_inner());
+  for (LayerPlan& layer : layers_) {
+    for (HalfPlan& half : layer.halves) {
+      half.norm_w = resident(half.norm_w, static_cast<size_t>(d));
+      for (int m = 0; m < half.passes; ++m) {
+        MixerView& v = half.mixer[m];
+        v.in_w = resident(v.in_w);
+        v.in_b = resident(v.in_b, 2 * di);
+        v.conv_w = resident(v.conv_w, di * static_cast<size_t>(config_.mixer.d_conv));
+        v.conv_b = resident(v.conv_b, di);
+        v.x_proj_w = resident(v.x_proj_w);
+        v.dt_w = resident(v.dt_w);
+        v.dt_b = resident(v.dt_b, di);
+        v.A = resident(v.A);
+        v.D = resident(v.D, di);
+        v.out_w = resident(v.out_w);
+        v.out_b = resident(v.out_b, static_cast<size_t>(d));
+      }
+    }
+  }
+  embedding_ = resident(weights_.embedding->mat());
+  norm_f_ = resident(weights_.norm_f_w->data.data(), static_cast<size_t>(d));
+  lm_head_ = resident(weights_.lm_head_w->mat());
+  if (config_.rcps) {
+    const int64_t vocab = static_cast<int64_t>(embedding_rc_.size()) / d;
+    embedding_rc_table_ = resident(ConstMatF(embedding_rc_.data(), vocab, d));
+    norm_f_rc_ptr_ = resident(norm_f_rc_.data(), static_cast<size_t>(d));
+    lm_head_rc_table_ = resident(ConstMatF(lm_head_rc_.data(), config_.vocab_size, d));
+  }
 }
 
 Backbone::MixerView Backbone::view_of(const MixerWeights& m, bool reversed_half, int layer, int direction) {
@@ -174,36 +228,57 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
       fail("token id ", ids[static_cast<size_t>(i)], " at position ", i, " is outside the vocabulary of ",
            config_.vocab_size);
 
-  // R, the residual stream, lives in the caller's output and ends up holding the result.
-  const MatF r = out;
+  std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
+  if (!backend_.concurrent_calls()) one_at_a_time.lock();
+  // R, the residual stream, ends up holding the result: on the host it is the caller's output
+  // itself; elsewhere a buffer in the backend's memory, downloaded at the end.
+  const bool on_host = backend_.host_memory();
+  kernels::DeviceBuffer<float> r_buffer;
+  kernels::DeviceBuffer<int32_t> ids_buffer;
+  MatF r = out;
+  const int32_t* ids_resident = ids.data();
+  if (!on_host) {
+    r_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(len * width));
+    r = r_buffer.mat(len, width);
+    ids_buffer = kernels::DeviceBuffer<int32_t>(backend_, ids.size());
+    backend_.upload(ids_buffer.data(), ids.data(), ids.size() * sizeof(int32_t));
+    ids_resident = ids_buffer.data();
+  }
+
   const bool final = options.layer < 0 || options.layer == config_.n_layer;
   const size_t blocks = final ? layers_.size() : static_cast<size_t>(options.layer);
   // RCPSMambaBlock with fused add+norm starts from the embeddings with their halves swapped.
-  embed(ids, r, blocks > 0 && swaps_halves());
-  if (blocks == 0) return;
-
-  const int64_t threads = tbb::this_task_arena::max_concurrency();
-  const int64_t auto_rows = std::clamp<int64_t>(512 * threads, 1024, 8192);
-  const int64_t tile_rows = std::min(options.tile_rows > 0 ? options.tile_rows : auto_rows, len);
-  std::vector<Workspace> ws;
-  for (size_t i = 0; i < layers_.front().halves.size(); ++i) ws.emplace_back(tile_rows, config_);
-  for (size_t l = 0; l < blocks; ++l) {
-    const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
-                              : final        ? Epilogue::kFinalNorm
-                                             : Epilogue::kBlockOutput;
-    run_layer(layers_[l], r, ws, tile_rows, epilogue);
+  embed(ids_resident, r, blocks > 0 && swaps_halves());
+  if (blocks > 0) {
+    const int64_t tile_rows =
+        std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
+    std::vector<Workspace> ws;
+    for (size_t i = 0; i < layers_.front().halves.size(); ++i) ws.emplace_back(backend_, tile_rows, config_);
+    for (size_t l = 0; l < blocks; ++l) {
+      const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
+                                : final        ? Epilogue::kFinalNorm
+                                               : Epilogue::kBlockOutput;
+      run_layer(layers_[l], r, ws, tile_rows, epilogue);
+    }
   }
+  if (!on_host) download(r, out);
 }
 
-void Backbone::embed(std::span<const int32_t> ids, MatF r, bool swapped) {
+void Backbone::download(ConstMatF src, MatF host) {
+  if (host.ld == host.cols) {
+    backend_.download(host.data, src.data, static_cast<size_t>(host.rows * host.cols) * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < host.rows; ++i)
+    backend_.download(host.row(i), src.row(i), static_cast<size_t>(host.cols) * sizeof(float));
+}
+
+void Backbone::embed(const int32_t* ids, MatF r, bool swapped) {
   const int d = config_.d_model;
   // [L, d] = table[ids]
-  backend_.embedding({ids.data(), weights_.embedding->mat(), r.col_slice(swapped ? d : 0, d)});
-  if (config_.rcps) {
-    // [L, d] second half = column-reversed embedding of the complemented token.
-    const ConstMatF table_rc(embedding_rc_.data(), static_cast<int64_t>(embedding_rc_.size()) / d, d);
-    backend_.embedding({ids.data(), table_rc, r.col_slice(swapped ? 0 : d, d)});
-  }
+  backend_.embedding({ids, embedding_, r.col_slice(swapped ? d : 0, d)});
+  // [L, d] second half = column-reversed embedding of the complemented token.
+  if (config_.rcps) backend_.embedding({ids, embedding_rc_table_, r.col_slice(swapped ? 0 : d, d)});
 }
 
 namespace {
@@ -211,7 +286,11 @@ namespace {
 // Runs f(0..count-1) side by side: the strand halves of a PS layer touch disjoint columns and
 // workspaces. Every op is bitwise deterministic, so this changes the speed, never the result.
 template <typename F>
-void for_each_half(size_t count, const F& f) {
+void for_each_half(size_t count, bool concurrent, const F& f) {
+  if (!concurrent) {
+    for (size_t i = 0; i < count; ++i) f(i);
+    return;
+  }
   if (count == 1) {
     f(size_t{0});
     return;
@@ -230,14 +309,15 @@ void Backbone::run_layer(const LayerPlan& layer, MatF r, std::vector<Workspace>&
   const int64_t tiles = (len + tile_rows - 1) / tile_rows;
   const size_t halves = layer.halves.size();
   // Sweep 1: the right-to-left mixers' state entering each tile.
-  for_each_half(halves, [&](size_t i) { record_checkpoints(layer.halves[i], r, ws[i], tile_rows); });
+  const bool concurrent = backend_.concurrent_calls();
+  for_each_half(halves, concurrent, [&](size_t i) { record_checkpoints(layer.halves[i], r, ws[i], tile_rows); });
   // Sweep 2: tiles left to right; R's rows of a finished tile are no longer read by this layer.
   for (auto& w : ws) {
-    for (auto& v : w.conv_state) std::fill(v.begin(), v.end(), 0.0f);
-    for (auto& v : w.scan_state) std::fill(v.begin(), v.end(), 0.0f);
+    for (auto& v : w.conv_state) backend_.fill_zero(v.data(), v.bytes());
+    for (auto& v : w.scan_state) backend_.fill_zero(v.data(), v.bytes());
   }
   for (int64_t tile = 0; tile < tiles; ++tile) {
-    for_each_half(halves, [&](size_t i) { run_tile(layer.halves[i], r, tile, tile_rows, ws[i]); });
+    for_each_half(halves, concurrent, [&](size_t i) { run_tile(layer.halves[i], r, tile, tile_rows, ws[i]); });
     const int64_t t0 = tile * tile_rows;
     finish_tile(r.row_slice(t0, std::min(tile_rows, len - t0)), ws, epilogue);
   }
@@ -248,15 +328,16 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
   const int64_t tiles = (len + tile_rows - 1) / tile_rows;
   for (int m = 0; m < half.passes; ++m) {
     if (!half.reverse[m]) continue;
-    ws.checkpoints.resize(static_cast<size_t>(tiles * ws.state_size));
+    const size_t needed = static_cast<size_t>(tiles * ws.state_size);
+    if (ws.checkpoints.size() < needed) ws.checkpoints = kernels::DeviceBuffer<float>(backend_, needed);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
-    std::fill(ws.conv_state[m].begin(), ws.conv_state[m].end(), 0.0f);
-    std::fill(ws.scan_state[m].begin(), ws.scan_state[m].end(), 0.0f);
+    backend_.fill_zero(conv_state, ws.conv_state[m].bytes());
+    backend_.fill_zero(scan_state, ws.scan_state[m].bytes());
     for (int64_t tile = tiles - 1; tile >= 0; --tile) {
       float* saved = ws.checkpoint(tile);
-      std::copy(conv_state, conv_state + ws.conv_size, saved);
-      std::copy(scan_state, scan_state + (ws.state_size - ws.conv_size), saved + ws.conv_size);
+      backend_.copy(saved, conv_state, ws.conv_state[m].bytes());
+      backend_.copy(saved + ws.conv_size, scan_state, ws.scan_state[m].bytes());
       const int64_t t0 = tile * tile_rows;
       const int64_t rows = std::min(tile_rows, len - t0);
       normalize(half, r.row_slice(t0, rows), ws);
@@ -283,8 +364,8 @@ void Backbone::run_tile(const HalfPlan& half, ConstMatF r, int64_t tile, int64_t
     if (half.reverse[m]) {
       // Right to left: restart from the state recorded entering this tile.
       const float* saved = ws.checkpoint(tile);
-      std::copy(saved, saved + ws.conv_size, conv_state);
-      std::copy(saved + ws.conv_size, saved + ws.state_size, scan_state);
+      backend_.copy(conv_state, saved, ws.conv_state[m].bytes());
+      backend_.copy(scan_state, saved + ws.conv_size, ws.scan_state[m].bytes());
     }
     run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
               y[m]);
@@ -399,7 +480,7 @@ void Backbone::finish_tile(MatF r, std::vector<Workspace>& ws, Epilogue epilogue
         kernels::AddRmsNormParams np;
         np.x = o(i);
         np.residual_in = r_half(i);
-        np.weight = i == 0 ? weights_.norm_f_w->data.data() : norm_f_rc_.data();
+        np.weight = i == 0 ? norm_f_ : norm_f_rc_ptr_;
         np.eps = config_.norm_epsilon;
         np.y = o(i);
         backend_.add_rms_norm(np);
@@ -444,12 +525,24 @@ FlopCount Backbone::executed_flops_per_base() const {
 void Backbone::logits(ConstMatF hidden, MatF out) {
   const int d = config_.d_model;
   STRAND_ASSERT(hidden.cols == hidden_width() && out.cols == config_.vocab_size && out.rows == hidden.rows);
-  // [L, V] = h1 · W^T (+ h2 · W_rc^T for PS: RCPSLMHead sums the two strands' logits)
-  backend_.linear({hidden.col_slice(0, d), weights_.lm_head_w->mat(), nullptr, out, false});
-  if (config_.rcps) {
-    const ConstMatF head_rc(lm_head_rc_.data(), config_.vocab_size, d);
-    backend_.linear({hidden.col_slice(d, d), head_rc, nullptr, out, true});
+  std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
+  if (!backend_.concurrent_calls()) one_at_a_time.lock();
+  // Host matrices: staged through the backend's memory when it has its own.
+  kernels::DeviceBuffer<float> hidden_buffer, out_buffer;
+  ConstMatF h = hidden;
+  MatF o = out;
+  if (!backend_.host_memory()) {
+    hidden_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(hidden.rows * hidden.cols));
+    for (int64_t i = 0; i < hidden.rows; ++i)
+      backend_.upload(hidden_buffer.data() + i * hidden.cols, hidden.row(i), static_cast<size_t>(hidden.cols) * 4);
+    h = hidden_buffer.mat(hidden.rows, hidden.cols);
+    out_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(out.rows * out.cols));
+    o = out_buffer.mat(out.rows, out.cols);
   }
+  // [L, V] = h1 · W^T (+ h2 · W_rc^T for PS: RCPSLMHead sums the two strands' logits)
+  backend_.linear({h.col_slice(0, d), lm_head_, nullptr, o, false});
+  if (config_.rcps) backend_.linear({h.col_slice(d, d), lm_head_rc_table_, nullptr, o, true});
+  if (!backend_.host_memory()) download(o, out);
 }
 
 }  // namespace strand::model

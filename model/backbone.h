@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
@@ -52,7 +53,8 @@ struct ForwardOptions {
 
 class Backbone {
  public:
-  // `weights` and `backend` must outlive the Backbone.
+  // `weights` and `backend` must outlive the Backbone. The weights are uploaded once here when
+  // the backend has its own memory.
   Backbone(const ModelWeights& weights, kernels::Backend& backend);
 
   int hidden_width() const { return config_.hidden_width(); }
@@ -60,11 +62,13 @@ class Backbone {
   const ModelConfig& config() const { return config_; }
 
   // Final hidden states of one record ([L, hidden_width], the reference's last_hidden_state):
-  // out must be [ids.size(), hidden_width] (any ld). Token ids are checked against the
-  // vocabulary (strand::Error naming the position).
+  // out must be [ids.size(), hidden_width] (any ld), in host memory, whatever the backend (a
+  // backend with its own memory keeps R there and downloads it at the end). Token ids are
+  // checked against the vocabulary (strand::Error naming the position).
   void run(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options = {});
 
-  // LM-head logits [L, vocab_size] from final hidden states [L, hidden_width].
+  // LM-head logits [L, vocab_size] from final hidden states [L, hidden_width], both in host
+  // memory.
   void logits(kernels::ConstMatF hidden, kernels::MatF out);
 
   // FLOPs per base that run() executes for the final hidden states (flops.h): the reference's
@@ -111,7 +115,13 @@ class Backbone {
   // RCPSMambaBlock with fused add+norm swaps the residual's strand halves at every block.
   bool swaps_halves() const { return config_.rcps && config_.fused_add_norm; }
   struct Workspace;
-  void embed(std::span<const int32_t> ids, kernels::MatF r, bool swapped);
+  void embed(const int32_t* ids, kernels::MatF r, bool swapped);
+  // Weights in the backend's memory: the host pointer itself on the host, else an uploaded copy
+  // (one per host tensor, made once).
+  const float* resident(const float* host, size_t count);
+  kernels::ConstMatF resident(kernels::ConstMatF host);
+  void place_weights();
+  void download(kernels::ConstMatF src, kernels::MatF host);
   void run_layer(const LayerPlan& layer, kernels::MatF r, std::vector<Workspace>& ws, int64_t tile_rows,
                  Epilogue epilogue);
   void record_checkpoints(const HalfPlan& half, kernels::ConstMatF r, Workspace& ws, int64_t tile_rows);
@@ -134,6 +144,14 @@ class Backbone {
   std::vector<int32_t> complement_;   // token complement map
   std::vector<float> norm_f_rc_;      // norm_f weight reversed
   std::vector<float> lm_head_rc_;     // [V, d] W[complement[v]] with columns reversed
+  std::map<const float*, kernels::DeviceBuffer<float>> resident_;  // host tensor → its copy
+  // What the ops read, in the backend's memory.
+  kernels::ConstMatF embedding_, embedding_rc_table_, lm_head_, lm_head_rc_table_;
+  const float* norm_f_ = nullptr;
+  const float* norm_f_rc_ptr_ = nullptr;
+  // run() and logits() may be called from several threads (embed's pipeline); a backend that
+  // takes its ops from one thread at a time gets them one call after the other.
+  std::mutex serial_;
 };
 
 }  // namespace strand::model

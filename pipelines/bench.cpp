@@ -54,20 +54,26 @@ double measure_gemm_rate(kernels::Backend& backend, int64_t in_features, int64_t
   std::mt19937 rng(7);
   std::normal_distribution<float> dist;
   std::vector<float> x(static_cast<size_t>(rows * in_features)), w(static_cast<size_t>(out_features * in_features));
-  std::vector<float> y(static_cast<size_t>(rows * out_features));
   for (float& v : x) v = dist(rng);
   for (float& v : w) v = dist(rng);
-  const kernels::LinearParams p{kernels::ConstMatF(x.data(), rows, in_features),
-                                kernels::ConstMatF(w.data(), out_features, in_features), nullptr,
-                                kernels::MatF(y.data(), rows, out_features), false};
+  // In the backend's memory (on the host for the CPU).
+  kernels::DeviceBuffer<float> x_dev(backend, x.size()), w_dev(backend, w.size());
+  kernels::DeviceBuffer<float> y_dev(backend, static_cast<size_t>(rows * out_features));
+  backend.upload(x_dev.data(), x.data(), x.size() * sizeof(float));
+  backend.upload(w_dev.data(), w.data(), w.size() * sizeof(float));
+  const kernels::LinearParams p{x_dev.mat(rows, in_features), w_dev.mat(out_features, in_features), nullptr,
+                                y_dev.mat(rows, out_features), false};
   backend.linear(p);  // warm-up
+  backend.synchronize();
   const double flops = 2.0 * static_cast<double>(rows * in_features * out_features);
   int reps = 0;
   const auto t0 = Clock::now();
   do {
     backend.linear(p);
     ++reps;
-  } while (seconds_since(t0) < 1.0 || reps < 3);
+    if (reps % 16 == 0) backend.synchronize();
+  } while (seconds_since(t0) < 1.0 || reps < 3 || reps % 16 != 0);
+  backend.synchronize();
   return flops * reps / seconds_since(t0);
 }
 
@@ -94,7 +100,7 @@ void run_bench(const BenchOptions& options) {
   kernels::Backend& backend = compute.backend();
   model::Backbone backbone(weights, backend);
   log_info("bench", "model ", options.model, ": ", config.n_layer, " layers, d_model ", config.d_model,
-           config.rcps ? " (PS)" : "", ", ", threads, " threads, CPU backend");
+           config.rcps ? " (PS)" : "", ", ", threads, " threads, backend ", backend.name());
 
   const double gemm_rate = measure_gemm_rate(backend, config.mixer.d_model, 2 * config.mixer.d_inner());
   const model::FlopCount flops = model::flops_per_base(config);
@@ -108,8 +114,8 @@ void run_bench(const BenchOptions& options) {
   genomics::BgzfPtr fp = genomics::open_bgzf(out.path(), options.output.type == OutputType::kBgzf ? "w" : "wu",
                                              "bench output");
   std::string text;
-  text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, CPU, ",
-              threads, " threads\n");
+  text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
+              backend.name(), ", ", threads, " threads\n");
   text += cat("# measured fp32 GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"

@@ -1,6 +1,6 @@
 // The compute a job runs with, set up once: --threads resolved (0 = all cores) and TBB's
-// parallelism capped to it for the job's lifetime, and the backend for --device. CPU only in
-// this version: --device cuda is refused, naming the job.
+// parallelism capped to it for the job's lifetime, and the backend for --device (cpu, or one
+// CUDA device; several GPUs in one job are refused, naming the job).
 #pragma once
 
 #include <memory>

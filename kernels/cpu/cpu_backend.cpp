@@ -1,5 +1,9 @@
 // The CPU backend: Eigen GEMM, TBB over fixed work blocks, vectorised loops (see cpu_ops.h
 // and the file of each op).
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
 
@@ -16,6 +20,11 @@ class CpuBackend final : public Backend {
   void embedding(const EmbeddingParams& p) override { cpu::embedding(p); }
   void elementwise(const ElementwiseParams& p) override { cpu::elementwise(p); }
   void flip(const FlipParams& p) override { cpu::flip(p); }
+  // 512 rows per thread of the caller's arena, within [1024, 8192]: measured, 1024 was the
+  // fastest on 2 threads and 8192 on 16 (one layer of the Caduceus-PS 131k shape at 1 Mb).
+  int64_t default_tile_rows() const override {
+    return std::clamp<int64_t>(512 * tbb::this_task_arena::max_concurrency(), 1024, 8192);
+  }
 };
 
 }  // namespace

@@ -1,0 +1,111 @@
+// conv1d_silu on the GPU: depthwise, so every output element y[row, c] is independent: one
+// thread each (a flat grid-stride loop over rows x channels, consecutive threads on
+// consecutive channels so the loads of x are coalesced). The sum runs in the reference's
+// order (bias, then taps 0..K-1) with explicitly rounded multiplies and adds (no FMA
+// contraction), so before the SiLU it is bitwise the CPU's; only expf differs by an ulp or two.
+//
+// The carried state is written by a second kernel on the same stream, after the first has
+// read the old one (state_out may be state_in). Both follow the reference's processing index
+// q: position t(q) = q forward, L-1-q reverse; q < 0 reads state_in[s, c, K-1 + q].
+#include <cstdint>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_ops.h"
+
+namespace strand::kernels::cuda {
+namespace {
+
+// Plain pointers and strides for the kernels (the Mat views' methods are host code).
+struct ConvArgs {
+  const float* x = nullptr;
+  int64_t x_ld = 0;
+  const float* w = nullptr;     // [C, K]
+  const float* bias = nullptr;  // [C] or null
+  float* y = nullptr;
+  int64_t y_ld = 0;
+  int64_t rows = 0, channels = 0, len = 0;
+  int kernel = 1;
+  bool reverse = false;
+  const float* state_in = nullptr;  // [S, C, K-1] or null
+  float* state_out = nullptr;       // [S, C, K-1] or null; may equal state_in
+};
+
+__device__ __forceinline__ float silu(float v) {
+  return v / (1.0f + expf(-v));
+}
+
+// The input at processing index q of sequence s, channel c (q < 0: the carried state).
+__device__ __forceinline__ float conv_input(const ConvArgs& a, int64_t s, int64_t c, int64_t q) {
+  const int64_t k1 = a.kernel - 1;
+  if (q < 0) return a.state_in ? a.state_in[(s * a.channels + c) * k1 + k1 + q] : 0.0f;
+  const int64_t row = s * a.len + (a.reverse ? a.len - 1 - q : q);
+  return a.x[row * a.x_ld + c];
+}
+
+// y[row, c] = silu(bias[c] + sum_k w[c, k] * input(q(row) - (K-1) + k)), one thread each.
+__global__ void conv_kernel(const ConvArgs a) {
+  const int64_t total = a.rows * a.channels;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  const int64_t k1 = a.kernel - 1;
+  for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+    const int64_t row = idx / a.channels, c = idx - row * a.channels;
+    const int64_t s = row / a.len, t = row - s * a.len;
+    const int64_t q = a.reverse ? a.len - 1 - t : t;
+    const float* w = a.w + c * a.kernel;
+    float acc = a.bias ? a.bias[c] : 0.0f;
+    for (int64_t k = 0; k <= k1; ++k) acc = __fadd_rn(acc, __fmul_rn(w[k], conv_input(a, s, c, q - k1 + k)));
+    a.y[row * a.y_ld + c] = silu(acc);
+  }
+}
+
+// state_out[s, c, j] = input(L - (K-1) + j) for j = 0..K-2, one thread per (s, c). Ascending
+// j: the state element read, state_in[s, c, L + j] (when L - (K-1) + j < 0), lies above every
+// element already written (indices < j, L >= 1), so state_out == state_in is safe. No
+// __restrict__ here: the two may alias.
+__global__ void conv_state_kernel(const ConvArgs a, int64_t seqs) {
+  const int64_t total = seqs * a.channels;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  const int64_t k1 = a.kernel - 1;
+  for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+    const int64_t s = idx / a.channels, c = idx - s * a.channels;
+    float* out = a.state_out + (s * a.channels + c) * k1;
+    for (int64_t j = 0; j < k1; ++j) out[j] = conv_input(a, s, c, a.len - k1 + j);
+  }
+}
+
+}  // namespace
+
+// x, y [S * L, C]; w [C, K]; bias [C]; state [S, C, K-1]
+void conv1d_silu(const ConvParams& p, cudaStream_t stream) {
+  check(p);
+  const int64_t rows = p.x.rows, channels = p.x.cols;
+  if (rows == 0 || channels == 0) return;
+  ConvArgs a;
+  a.x = p.x.data;
+  a.x_ld = p.x.ld;
+  a.w = p.w;
+  a.bias = p.bias;
+  a.y = p.y.data;
+  a.y_ld = p.y.ld;
+  a.rows = rows;
+  a.channels = channels;
+  a.len = p.seq_len;
+  a.kernel = p.kernel;
+  a.reverse = p.reverse;
+  a.state_in = p.state_in;
+  a.state_out = p.state_out;
+  const int64_t seqs = rows / p.seq_len;
+
+  // y [S * L, C] from x [S * L, C], w [C, K], bias [C], state_in [S, C, K-1]
+  conv_kernel<<<grid_blocks(rows * channels), kBlockThreads, 0, stream>>>(a);
+  STRAND_CUDA_CHECK(cudaGetLastError());
+
+  if (p.state_out && p.kernel > 1) {
+    // state_out [S, C, K-1] from x [S * L, C] and state_in [S, C, K-1], after conv_kernel
+    // (same stream) has read state_in.
+    conv_state_kernel<<<grid_blocks(seqs * channels), kBlockThreads, 0, stream>>>(a, seqs);
+    STRAND_CUDA_CHECK(cudaGetLastError());
+  }
+}
+
+}  // namespace strand::kernels::cuda

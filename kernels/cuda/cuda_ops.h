@@ -1,0 +1,47 @@
+// The CUDA backend's ops as free functions (one .cu file per op family), mirroring
+// kernels/cpu/cpu_ops.h: each checks its params (kernels::check), then enqueues its kernels on
+// `stream` and returns without waiting. Every pointer in the params is device memory (ids
+// included). cuda_backend.cu wraps them in a kernels::Backend that owns the stream and the
+// cuBLAS handle. The current device must be the one the memory and the stream belong to.
+//
+// All fp32, TF32 off. Every output element is computed by one thread in a fixed order, so
+// results are deterministic run to run, and tiling a record (conv, scan) is bitwise exact.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+// tensor.h's Mat<T> -> Mat<const T> conversion is, for T = const float, a conversion to the
+// type itself: C++ never calls it and GCC says nothing, but nvcc warns (#554) at every
+// instantiation. Silenced for this include only (every .cu file includes this header before
+// any other that reaches tensor.h, which #pragma once then skips).
+#pragma nv_diagnostic push
+#pragma nv_diag_suppress 554
+#include "kernels/ops.h"
+#pragma nv_diagnostic pop
+
+namespace strand::kernels::cuda {
+
+// `handle` must be bound to `stream` (cublasSetStream) with the default math mode.
+void linear(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream);  // gemm.cu
+void conv1d_silu(const ConvParams& p, cudaStream_t stream);                         // conv.cu
+void selective_scan(const ScanParams& p, cudaStream_t stream);                      // scan.cu
+void add_rms_norm(const AddRmsNormParams& p, cudaStream_t stream);                  // rowwise.cu
+void embedding(const EmbeddingParams& p, cudaStream_t stream);                      // rowwise.cu
+void elementwise(const ElementwiseParams& p, cudaStream_t stream);                  // rowwise.cu
+void flip(const FlipParams& p, cudaStream_t stream);                                // rowwise.cu
+
+// Threads per block of the elementwise-style kernels (grid-stride loops over a flat index).
+constexpr int kBlockThreads = 256;
+// Blocks of a grid-stride launch: enough to fill any current GPU many times over, never more
+// than the work needs (and never 0: callers return early on empty work).
+inline unsigned grid_blocks(int64_t work_items, int threads_per_block = kBlockThreads) {
+  constexpr int64_t kMaxBlocks = int64_t(1) << 20;
+  const int64_t blocks = (work_items + threads_per_block - 1) / threads_per_block;
+  return static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, kMaxBlocks));
+}
+
+}  // namespace strand::kernels::cuda

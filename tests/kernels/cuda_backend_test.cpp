@@ -1,0 +1,590 @@
+// The CUDA backend against the CPU backend (itself tested against the scalar reference), on
+// random inputs (seeded, fresh per case) at awkward sizes: lengths 1, 7, 127, 2048, 2049 and
+// 1,000,003 rows (the scan with D = 5, N = 16; elementwise), channel counts that are not
+// multiples of 32 (1, 33, 70), strided views and column slices, both directions, with and
+// without state, gate, bias and skip, and the state-only (y empty) scan. The CPU runs on host
+// buffers, the GPU on device copies of the same buffers (padding included, so a kernel that
+// writes past its columns is caught by the sentinel).
+//
+// Tolerances (||cuda - cpu|| / ||cpu|| per output, max |cuda - cpu| printed on failure):
+//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than Eigen's).
+//   conv1d_silu: <= 1e-6 (the same sums in the same order; expf against silu_fast);
+//     its state_out: bitwise (copies of inputs).
+//   selective_scan: y <= 1e-5, h_out <= 1e-5 (expf/log1pf against the CPU's fast forms, the
+//     sum over the states in butterfly order).
+//   add_rms_norm: y <= 1e-6; residual_out bitwise (one fp32 add).
+//   embedding, elementwise, flip: bitwise.
+// On the GPU itself: a record processed in two tiles with the state carried (through one
+// device buffer as both state_in and state_out) equals one pass bitwise, for scan and conv; a
+// state-only scan gives the h_out of the full scan bitwise.
+//
+// Every test skips when no CUDA device is visible (and in builds without CUDA).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/backend.h"
+#include "kernels/device.h"
+#include "tests/kernels/kernels_test_support.h"
+
+namespace strand::kernels {
+namespace {
+
+using test::Buffer;
+using test::compare;
+using test::Difference;
+using test::fill_normal;
+using test::normal_vector;
+
+constexpr double kLinearTolerance = 1e-5;
+constexpr double kConvTolerance = 1e-6;
+constexpr double kScanTolerance = 1e-5;
+constexpr double kNormTolerance = 1e-6;
+const int64_t kLengths[] = {1, 7, 127, 2048, 2049};
+constexpr int64_t kLongRows = 1000003;
+
+Backend& cpu() {
+  static const std::unique_ptr<Backend> backend = make_cpu_backend();
+  return *backend;
+}
+// Created on first use, after the test has checked that a device exists. Deliberately never
+// destroyed: a static destructor would release the stream and the cuBLAS handle while the CUDA
+// runtime itself is being torn down at exit.
+Backend& gpu() {
+  static Backend* const backend = make_cuda_backend(0).release();
+  return *backend;
+}
+
+std::string describe(const Difference& d) {
+  return "relative " + std::to_string(d.relative) + ", max abs " + std::to_string(d.max_abs);
+}
+
+// ---- device copies ----------------------------------------------------------------------------
+
+// A Buffer's whole storage (padding and its sentinels included) in device memory.
+class DeviceMat {
+ public:
+  explicit DeviceMat(const Buffer& host)
+      : buf_(gpu(), host.data.size()), rows_(host.rows), cols_(host.cols), ld_(host.ld) {
+    gpu().upload(buf_.data(), host.data.data(), buf_.bytes());
+  }
+  MatF view() const { return MatF(buf_.data(), rows_, cols_, ld_); }
+  ConstMatF cview() const { return ConstMatF(buf_.data(), rows_, cols_, ld_); }
+  Buffer download() const {
+    Buffer host(rows_, cols_, ld_);
+    gpu().download(host.data.data(), buf_.data(), buf_.bytes());
+    return host;
+  }
+
+ private:
+  DeviceBuffer<float> buf_;
+  int64_t rows_, cols_, ld_;
+};
+
+template <typename T>
+DeviceBuffer<T> to_device(const std::vector<T>& host) {
+  DeviceBuffer<T> dev(gpu(), host.size());
+  gpu().upload(dev.data(), host.data(), dev.bytes());
+  return dev;
+}
+
+template <typename T>
+std::vector<T> to_host(const DeviceBuffer<T>& dev) {
+  std::vector<T> host(dev.size());
+  gpu().download(host.data(), dev.data(), dev.bytes());
+  return host;
+}
+
+// ---- memory and construction ------------------------------------------------------------------
+
+TEST(CudaBackend, DeviceMemoryRoundtrip) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  Backend& be = gpu();
+  EXPECT_EQ(be.name(), "cuda:0");
+  EXPECT_FALSE(be.host_memory());
+  EXPECT_FALSE(be.concurrent_calls());
+  EXPECT_EQ(be.default_tile_rows(), 131072);
+  EXPECT_EQ(be.allocate(0), nullptr);
+  be.deallocate(nullptr);
+
+  std::mt19937 rng(1);
+  const int64_t n = 100003;
+  const std::vector<float> host = normal_vector(rng, n);
+  DeviceBuffer<float> a(be, n), b(be, n);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % 256, 0u);
+  be.upload(a.data(), host.data(), a.bytes());
+  be.copy(b.data(), a.data(), a.bytes());
+  be.fill_zero(a.data() + 10, 1000 * sizeof(float));
+  be.synchronize();
+  std::vector<float> back_a(n, -1.0f), back_b(n, -1.0f);
+  be.download(back_a.data(), a.data(), a.bytes());
+  be.download(back_b.data(), b.data(), b.bytes());
+  EXPECT_EQ(back_b, host);
+  for (int64_t i = 0; i < n; ++i) {
+    const float want = i >= 10 && i < 1010 ? 0.0f : host[i];
+    ASSERT_EQ(back_a[i], want) << "element " << i;
+  }
+  // Zero-byte transfers are no-ops, whatever the pointers.
+  be.upload(nullptr, nullptr, 0);
+  be.download(nullptr, nullptr, 0);
+  be.copy(nullptr, nullptr, 0);
+  be.fill_zero(nullptr, 0);
+}
+
+TEST(CudaBackend, BadOrdinalThrows) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  EXPECT_THROW(make_cuda_backend(99), strand::Error);
+  EXPECT_THROW(make_cuda_backend(-1), strand::Error);
+  // The failed constructions leave no error behind for the working backend.
+  DeviceBuffer<float> a(gpu(), 4);
+  gpu().fill_zero(a.data(), a.bytes());
+  EXPECT_EQ(to_host(a), std::vector<float>(4, 0.0f));
+}
+
+// ---- linear -----------------------------------------------------------------------------------
+
+void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strided, bool bias, bool accumulate) {
+  SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " strided " << strided << " bias " << bias
+                                  << " accumulate " << accumulate);
+  // Strided: x and w with padded rows, y a column slice of a wider matrix.
+  Buffer x(m, k, strided ? k + 5 : k), w(n, k, strided ? k + 3 : k), y0(m, strided ? n + 9 : n);
+  fill_normal(rng, x);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  fill_normal(rng, y0);
+  const std::vector<float> b = normal_vector(rng, n);
+  const int64_t c0 = strided ? 4 : 0;
+
+  Buffer want = y0;
+  cpu().linear({x.cview(), w.cview(), bias ? b.data() : nullptr, want.view().col_slice(c0, n), accumulate});
+
+  const DeviceMat dx(x), dw(w), dy(y0);
+  const DeviceBuffer<float> db = to_device(b);
+  gpu().linear({dx.cview(), dw.cview(), bias ? db.data() : nullptr, dy.view().col_slice(c0, n), accumulate});
+  const Buffer got = dy.download();
+
+  const Difference d = compare(got, want);
+  EXPECT_LE(d.relative, kLinearTolerance) << describe(d);
+  EXPECT_TRUE(got.padding_intact());
+}
+
+TEST(CudaLinear, MatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(10);
+  int i = 0;
+  for (int64_t m : kLengths) {
+    for (auto [k, n] : {std::pair<int64_t, int64_t>{16, 16}, {37, 70}, {256, 130}, {1, 33}}) {
+      ++i;
+      check_linear(rng, m, k, n, i % 2, i % 3 != 0, i % 4 == 1);
+    }
+  }
+  // Every option combination on one shape.
+  for (int f = 0; f < 8; ++f) check_linear(rng, 129, 70, 33, f & 1, f & 2, f & 4);
+  check_linear(rng, 7, 2048, 256, true, true, false);
+  check_linear(rng, 300, 1024, 64, false, true, true);
+  check_linear(rng, 129, 0, 5, false, true, false);   // K = 0: y = bias
+  check_linear(rng, 129, 0, 5, true, true, true);     // K = 0: y += bias
+  check_linear(rng, 129, 0, 5, false, false, false);  // K = 0: y = 0
+  check_linear(rng, 0, 16, 5, false, true, false);    // M = 0: nothing
+}
+
+// ---- conv1d_silu ------------------------------------------------------------------------------
+
+struct ConvCase {
+  int64_t seqs, len, channels;
+  int kernel;
+  bool reverse, bias, state_in, state_out;
+};
+
+void check_conv(std::mt19937& rng, const ConvCase& c) {
+  SCOPED_TRACE(testing::Message() << "S " << c.seqs << " L " << c.len << " C " << c.channels << " K " << c.kernel
+                                  << " reverse " << c.reverse << " bias " << c.bias << " state " << c.state_in
+                                  << c.state_out);
+  const int64_t rows = c.seqs * c.len, k1 = c.kernel - 1;
+  Buffer xz(rows, 2 * c.channels + 1);  // x is a column slice, as of in_proj's output
+  fill_normal(rng, xz);
+  const std::vector<float> w = normal_vector(rng, c.channels * c.kernel, 0.0f, 0.5f);
+  const std::vector<float> b = normal_vector(rng, c.channels);
+  const std::vector<float> s_in = normal_vector(rng, c.seqs * c.channels * k1);
+  const Buffer y0(rows, c.channels, c.channels + 3);
+
+  Buffer want = y0;
+  std::vector<float> s_want(s_in.size(), -1.0f);
+  cpu().conv1d_silu({xz.cview().col_slice(1, c.channels), w.data(), c.bias ? b.data() : nullptr, want.view(), c.len,
+                     c.kernel, c.reverse, c.state_in ? s_in.data() : nullptr, c.state_out ? s_want.data() : nullptr});
+
+  const DeviceMat dxz(xz), dy(y0);
+  const DeviceBuffer<float> dw = to_device(w), db = to_device(b), ds_in = to_device(s_in);
+  DeviceBuffer<float> ds_out = to_device(std::vector<float>(s_in.size(), -1.0f));
+  gpu().conv1d_silu({dxz.cview().col_slice(1, c.channels), dw.data(), c.bias ? db.data() : nullptr, dy.view(), c.len,
+                     c.kernel, c.reverse, c.state_in ? ds_in.data() : nullptr, c.state_out ? ds_out.data() : nullptr});
+  const Buffer got = dy.download();
+
+  const Difference d = compare(got, want);
+  EXPECT_LE(d.relative, kConvTolerance) << describe(d);
+  EXPECT_TRUE(got.padding_intact());
+  EXPECT_TRUE(compare(to_host(ds_out), s_want).bitwise) << "state_out";
+}
+
+TEST(CudaConv, MatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(20);
+  int i = 0;
+  for (int64_t len : kLengths) {
+    for (int64_t channels : {1, 33, 70}) {
+      for (int kernel : {1, 2, 4}) {
+        ++i;
+        check_conv(rng, {1 + i % 3, len, channels, kernel, i % 2 == 0, i % 3 != 0, i % 4 < 2, i % 5 < 3});
+      }
+    }
+  }
+  // Every option combination, with sequences shorter than K - 1 (the new state mixes the old
+  // state and x) and longer.
+  for (int f = 0; f < 16; ++f) {
+    for (int64_t len : {1, 2, 5}) check_conv(rng, {3, len, 37, 4, bool(f & 1), bool(f & 2), bool(f & 4), bool(f & 8)});
+  }
+  check_conv(rng, {2, 129, 33, 7, true, true, true, true});  // a longer kernel
+  check_conv(rng, {1, kLongRows, 5, 4, false, true, true, true});
+  check_conv(rng, {1, kLongRows, 5, 4, true, true, true, true});
+}
+
+// A record processed in two tiles with the state carried equals one pass, bit for bit, on the
+// GPU; state_in and state_out are the same device buffer.
+TEST(CudaConv, TilesCarryStateExactly) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(21);
+  const int64_t len = 2049, channels = 70;
+  const int kernel = 4;
+  Buffer x(len, channels, channels + 2);
+  fill_normal(rng, x);
+  const std::vector<float> w = normal_vector(rng, channels * kernel), b = normal_vector(rng, channels);
+  const std::vector<float> s0 = normal_vector(rng, channels * (kernel - 1));
+  const DeviceMat dx(x);
+  const DeviceBuffer<float> dw = to_device(w), db = to_device(b), ds0 = to_device(s0);
+  for (bool reverse : {false, true}) {
+    for (int64_t tile : {1, 2, 129, 1000, 2048}) {
+      const Buffer y0(len, channels);
+      const DeviceMat whole(y0), tiled(y0);
+      DeviceBuffer<float> s_whole(gpu(), s0.size());
+      gpu().conv1d_silu({dx.cview(), dw.data(), db.data(), whole.view(), len, kernel, reverse, ds0.data(),
+                         s_whole.data()});
+      DeviceBuffer<float> state = to_device(s0);
+      // Forward: [0, tile) then [tile, len); reverse: [tile, len) then [0, tile).
+      std::vector<std::pair<int64_t, int64_t>> tiles = {{0, tile}, {tile, len - tile}};
+      if (reverse) std::swap(tiles[0], tiles[1]);
+      for (auto [r0, rows] : tiles) {
+        gpu().conv1d_silu({dx.cview().row_slice(r0, rows), dw.data(), db.data(), tiled.view().row_slice(r0, rows), rows,
+                           kernel, reverse, state.data(), state.data()});
+      }
+      EXPECT_TRUE(compare(tiled.download(), whole.download()).bitwise) << "tile " << tile << " reverse " << reverse;
+      EXPECT_TRUE(compare(to_host(state), to_host(s_whole)).bitwise) << "tile " << tile << " reverse " << reverse;
+    }
+  }
+}
+
+// ---- selective_scan ---------------------------------------------------------------------------
+
+// Inputs laid out as the mixer has them: u and z column slices of in_proj's output, B and C
+// column slices of x_proj's output [rows, 3 + 2N], realistic dt_bias and A = -(1..N).
+struct ScanData {
+  int64_t seqs, len, dim, nstate;
+  Buffer xz, delta, dbc, a;
+  std::vector<float> dt_bias, dskip, h_in;
+
+  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f)
+      : seqs(s),
+        len(l),
+        dim(d),
+        nstate(n),
+        xz(s * l, 2 * d + 1),
+        delta(s * l, d, d + 2),
+        dbc(s * l, 3 + 2 * n),
+        a(d, n, n + 1) {
+    fill_normal(rng, xz);
+    fill_normal(rng, delta, delta_mean, 1.0f);
+    fill_normal(rng, dbc);
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    for (int64_t i = 0; i < d; ++i) {
+      for (int64_t j = 0; j < n; ++j) a.at(i, j) = -float(j + 1) * (0.5f + unit(rng));
+      // softplus^-1 of dt in [1e-3, 0.1], as Mamba initialises dt_proj's bias.
+      const float dt = std::exp(std::log(1e-3f) + unit(rng) * (std::log(0.1f) - std::log(1e-3f)));
+      dt_bias.push_back(dt + std::log(-std::expm1(-dt)));
+    }
+    dskip = normal_vector(rng, d, 1.0f, 0.5f);
+    h_in = normal_vector(rng, s * d * n);
+  }
+};
+
+// The same inputs in device memory.
+struct DeviceScanData {
+  DeviceMat xz, delta, dbc, a;
+  DeviceBuffer<float> dt_bias, dskip, h_in;
+  explicit DeviceScanData(const ScanData& d)
+      : xz(d.xz),
+        delta(d.delta),
+        dbc(d.dbc),
+        a(d.a),
+        dt_bias(to_device(d.dt_bias)),
+        dskip(to_device(d.dskip)),
+        h_in(to_device(d.h_in)) {}
+};
+
+struct ScanViews {
+  ConstMatF xz, delta, dbc, a;
+  const float *dt_bias, *dskip;
+};
+ScanViews views(const ScanData& d) {
+  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
+}
+ScanViews views(const DeviceScanData& d) {
+  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
+}
+
+ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias, bool skip) {
+  const int64_t dim = data.dim, n = data.nstate;
+  return ScanParams{v.xz.col_slice(1, dim),
+                    v.delta,
+                    bias ? v.dt_bias : nullptr,
+                    v.a,
+                    v.dbc.col_slice(3, n),
+                    v.dbc.col_slice(3 + n, n),
+                    skip ? v.dskip : nullptr,
+                    gate ? v.xz.col_slice(1 + dim, dim) : ConstMatF(),
+                    y,
+                    data.len,
+                    reverse};
+}
+
+void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
+                float delta_mean = 0.0f) {
+  const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
+  SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " reverse "
+                                  << reverse << " gate " << gate << " bias " << bias << " skip " << skip << " state "
+                                  << state);
+  const ScanData data(rng, seqs, len, dim, nstate, delta_mean);
+  const Buffer y0(seqs * len, dim + 1);  // y is a column slice
+
+  Buffer want = y0;
+  std::vector<float> h_want(data.h_in.size(), -1.0f);
+  ScanParams p = scan_params(data, views(data), want.view().col_slice(0, dim), reverse, gate, bias, skip);
+  p.h_in = state ? data.h_in.data() : nullptr;
+  p.h_out = h_want.data();
+  cpu().selective_scan(p);
+
+  const DeviceScanData dev(data);
+  const DeviceMat dy(y0);
+  DeviceBuffer<float> dh = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+  ScanParams q = scan_params(data, views(dev), dy.view().col_slice(0, dim), reverse, gate, bias, skip);
+  q.h_in = state ? dev.h_in.data() : nullptr;
+  q.h_out = dh.data();
+  gpu().selective_scan(q);
+  const Buffer got = dy.download();
+  const std::vector<float> h_got = to_host(dh);
+
+  const Difference dy_diff = compare(got, want), dh_diff = compare(h_got, h_want);
+  EXPECT_LE(dy_diff.relative, kScanTolerance) << "y: " << describe(dy_diff);
+  EXPECT_LE(dh_diff.relative, kScanTolerance) << "h_out: " << describe(dh_diff);
+  EXPECT_TRUE(got.padding_intact());
+
+  // State only (y empty): the same h_out, bitwise, and y untouched.
+  const Buffer untouched(seqs * len, dim);
+  const DeviceMat du(untouched);
+  DeviceBuffer<float> dh2 = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+  ScanParams r = scan_params(data, views(dev), du.view(), reverse, gate, bias, skip);
+  r.y = MatF();
+  r.h_in = state ? dev.h_in.data() : nullptr;
+  r.h_out = dh2.data();
+  gpu().selective_scan(r);
+  EXPECT_TRUE(compare(to_host(dh2), h_got).bitwise) << "state-only h_out differs from the full scan's";
+  EXPECT_TRUE(compare(du.download(), untouched).bitwise);
+}
+
+TEST(CudaScan, MatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(30);
+  int flags = 0;
+  for (int64_t len : kLengths) {
+    for (int64_t dim : {1, 33, 70}) {
+      for (int64_t nstate : {16, 7, 1}) {
+        check_scan(rng, 1 + flags % 2, len, dim, nstate, flags % 32);
+        ++flags;
+      }
+    }
+  }
+  for (int f = 0; f < 32; ++f) check_scan(rng, 2, 129, 37, 16, f);  // every option combination
+  for (int64_t nstate : {2, 3, 5, 8, 9, 17, 31, 32}) check_scan(rng, 3, 65, 21, nstate, 0b11111 - (nstate % 2));
+  check_scan(rng, 1, 300, 20, 16, 0b11111, 21.0f);  // dt above the softplus threshold
+  check_scan(rng, 1, kLongRows, 5, 16, 0b01110);
+  check_scan(rng, 1, kLongRows, 5, 16, 0b11111);
+}
+
+// Tiles with the state carried (h_in == h_out, one device buffer) equal one pass, bitwise.
+TEST(CudaScan, TilesCarryStateExactly) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(31);
+  const int64_t len = 2049, dim = 45, nstate = 16;
+  const ScanData data(rng, 1, len, dim, nstate);
+  const DeviceScanData dev(data);
+  for (bool reverse : {false, true}) {
+    for (int64_t tile : {1, 128, 333, 2048}) {
+      const Buffer y0(len, dim);
+      const DeviceMat whole(y0), tiled(y0);
+      DeviceBuffer<float> h_whole(gpu(), data.h_in.size());
+      ScanParams p = scan_params(data, views(dev), whole.view(), reverse, true, true, true);
+      p.h_in = dev.h_in.data();
+      p.h_out = h_whole.data();
+      gpu().selective_scan(p);
+      DeviceBuffer<float> h = to_device(data.h_in);
+      std::vector<std::pair<int64_t, int64_t>> tiles = {{0, tile}, {tile, len - tile}};
+      if (reverse) std::swap(tiles[0], tiles[1]);
+      for (auto [r0, rows] : tiles) {
+        ScanParams t = scan_params(data, views(dev), tiled.view(), reverse, true, true, true);
+        for (ConstMatF* m : {&t.u, &t.delta, &t.B, &t.C, &t.z}) *m = m->row_slice(r0, rows);
+        t.y = t.y.row_slice(r0, rows);
+        t.seq_len = rows;
+        t.h_in = t.h_out = h.data();
+        gpu().selective_scan(t);
+      }
+      EXPECT_TRUE(compare(tiled.download(), whole.download()).bitwise) << "tile " << tile << " reverse " << reverse;
+      EXPECT_TRUE(compare(to_host(h), to_host(h_whole)).bitwise) << "tile " << tile << " reverse " << reverse;
+    }
+  }
+}
+
+// ---- add_rms_norm -----------------------------------------------------------------------------
+
+void check_norm(std::mt19937& rng, int64_t rows, int64_t width, int variant) {
+  const bool has_x = variant % 3 != 1, has_res = variant % 3 != 0, res_out = variant % 2, in_place = variant % 4 == 3;
+  SCOPED_TRACE(testing::Message() << "R " << rows << " W " << width << " x " << has_x << " residual_in " << has_res
+                                  << " residual_out " << res_out << " in place " << in_place);
+  // x and residual are column slices (one channel half of a PS model's stream); in place: y is
+  // x and residual_out is residual_in.
+  Buffer x0(rows, 2 * width + 1), res0(rows, 2 * width + 1);
+  fill_normal(rng, x0);
+  fill_normal(rng, res0, 0.0f, 3.0f);
+  const std::vector<float> weight = normal_vector(rng, width, 1.0f, 0.2f);
+  const Buffer y0(rows, width, width + 1);
+  const bool y_is_x = in_place && has_x;
+  auto params = [&](MatF x, MatF res, MatF y, const float* w) {
+    const MatF xs = x.col_slice(width, width), rs = res.col_slice(1, width);
+    return AddRmsNormParams{has_x ? ConstMatF(xs) : ConstMatF(), has_res ? ConstMatF(rs) : ConstMatF(), w, 1e-5f,
+                            res_out ? rs : MatF(), y_is_x ? xs : y};
+  };
+
+  Buffer x_want = x0, r_want = res0, y_want = y0;
+  cpu().add_rms_norm(params(x_want.view(), r_want.view(), y_want.view(), weight.data()));
+
+  const DeviceMat dx(x0), dr(res0), dy(y0);
+  const DeviceBuffer<float> dw = to_device(weight);
+  gpu().add_rms_norm(params(dx.view(), dr.view(), dy.view(), dw.data()));
+  const Buffer x_got = dx.download(), r_got = dr.download(), y_got = dy.download();
+
+  const Difference d = y_is_x ? compare(x_got, x_want) : compare(y_got, y_want);
+  EXPECT_LE(d.relative, kNormTolerance) << describe(d);
+  EXPECT_TRUE(compare(r_got, r_want).bitwise) << "residual_out";
+  EXPECT_TRUE(y_got.padding_intact());
+  if (!y_is_x) {
+    EXPECT_TRUE(compare(x_got, x0).bitwise) << "x was written";
+  }
+}
+
+TEST(CudaNorm, MatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(40);
+  int variant = 0;
+  for (int64_t rows : kLengths) {
+    for (int64_t width : {1, 7, 33, 70, 256, 513}) check_norm(rng, rows, width, variant++);
+  }
+  for (int v = 0; v < 12; ++v) check_norm(rng, 130, 200, v);
+}
+
+// ---- embedding, elementwise, flip -------------------------------------------------------------
+
+// Runs op on the CPU and on the GPU into y buffers with padding; bitwise equal, padding intact.
+template <typename Op>
+void expect_bitwise(int64_t rows, int64_t width, const Op& op) {
+  const Buffer y0(rows, width, width + 3);
+  Buffer want = y0;
+  op(cpu(), want.view(), false);
+  const DeviceMat dy(y0);
+  op(gpu(), dy.view(), true);
+  const Buffer got = dy.download();
+  EXPECT_TRUE(compare(got, want).bitwise);
+  EXPECT_TRUE(got.padding_intact());
+}
+
+void check_row_ops(std::mt19937& rng, int64_t rows, int64_t width) {
+  SCOPED_TRACE(testing::Message() << "R " << rows << " W " << width);
+  Buffer table(16, width, width + 2), a(rows, width, width + 1), b(rows, 2 * width);
+  fill_normal(rng, table);
+  fill_normal(rng, a);
+  fill_normal(rng, b);
+  std::vector<int32_t> ids(rows);
+  for (int32_t& id : ids) id = int32_t(rng() % 16);
+  const DeviceMat d_table(table), da(a), db(b);
+  const DeviceBuffer<int32_t> d_ids = to_device(ids);
+  // b is a column slice (ld > cols, offset 1 column).
+  const ConstMatF b_host = b.cview().col_slice(1, width), b_dev = db.cview().col_slice(1, width);
+
+  expect_bitwise(rows, width, [&](Backend& be, MatF y, bool on_gpu) {
+    be.embedding({on_gpu ? d_ids.data() : ids.data(), on_gpu ? d_table.cview() : table.cview(), y});
+  });
+  for (auto op : {ElementwiseOp::kAdd, ElementwiseOp::kMul, ElementwiseOp::kAverage}) {
+    SCOPED_TRACE(testing::Message() << "op " << int(op));
+    expect_bitwise(rows, width, [&](Backend& be, MatF y, bool on_gpu) {
+      be.elementwise({op, on_gpu ? da.cview() : a.cview(), on_gpu ? b_dev : b_host, y});
+    });
+    // In place: y is a, then y is b.
+    for (bool into_a : {true, false}) {
+      Buffer want_a = a, want_b = b;
+      const MatF wa = want_a.view(), wb = want_b.view().col_slice(1, width);
+      cpu().elementwise({op, wa, wb, into_a ? wa : wb});
+      const DeviceMat ga(a), gb(b);
+      const MatF va = ga.view(), vb = gb.view().col_slice(1, width);
+      gpu().elementwise({op, va, vb, into_a ? va : vb});
+      EXPECT_TRUE(compare(ga.download(), want_a).bitwise) << "in place into " << (into_a ? "a" : "b");
+      EXPECT_TRUE(compare(gb.download(), want_b).bitwise) << "in place into " << (into_a ? "a" : "b");
+    }
+  }
+  for (int f = 0; f < 4; ++f) {
+    SCOPED_TRACE(testing::Message() << "flip rows " << (f & 1) << " cols " << (f & 2));
+    expect_bitwise(rows, width, [&](Backend& be, MatF y, bool on_gpu) {
+      be.flip({on_gpu ? b_dev : b_host, y, bool(f & 1), bool(f & 2)});
+    });
+  }
+}
+
+TEST(CudaRowOps, MatchCpuBitwise) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(50);
+  for (int64_t rows : kLengths) {
+    for (int64_t width : {1, 33, 70}) check_row_ops(rng, rows, width);
+  }
+}
+
+TEST(CudaRowOps, LongElementwise) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(51);
+  const int64_t width = 3;
+  Buffer a(kLongRows, width, width + 1), b(kLongRows, width);
+  fill_normal(rng, a);
+  fill_normal(rng, b);
+  const DeviceMat da(a), db(b);
+  for (auto op : {ElementwiseOp::kAdd, ElementwiseOp::kMul, ElementwiseOp::kAverage}) {
+    SCOPED_TRACE(testing::Message() << "op " << int(op));
+    expect_bitwise(kLongRows, width, [&](Backend& be, MatF y, bool on_gpu) {
+      be.elementwise({op, on_gpu ? da.cview() : a.cview(), on_gpu ? db.cview() : b.cview(), y});
+    });
+  }
+  expect_bitwise(kLongRows, width, [&](Backend& be, MatF y, bool on_gpu) {
+    be.flip({on_gpu ? da.cview() : a.cview(), y, true, true});
+  });
+}
+
+}  // namespace
+}  // namespace strand::kernels

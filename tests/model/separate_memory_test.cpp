@@ -1,0 +1,172 @@
+// The forward pass on a backend with memory of its own (as CUDA has), without a GPU: a wrapper
+// of the CPU backend that reports host_memory() == false, allocates its own blocks (filled with
+// NaN so that reading anything never written shows), and fails the test whenever an op, a copy
+// or a fill touches a pointer outside its blocks. The Backbone must then upload every weight it
+// uses, keep R and the workspace in that memory, download the result, issue ops from one
+// thread — and give bitwise the results of the plain CPU backend.
+#include "model/backbone.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "model/weights.h"
+#include "tests/test_support.h"
+
+namespace strand::model {
+namespace {
+
+namespace fs = std::filesystem;
+using kernels::ConstMatF;
+
+class SeparateMemoryBackend final : public kernels::Backend {
+ public:
+  std::string name() const override { return "separate-memory"; }
+  bool host_memory() const override { return false; }
+  bool concurrent_calls() const override { return false; }
+  int64_t default_tile_rows() const override { return 100; }
+
+  void* allocate(size_t bytes) override {
+    if (bytes == 0) return nullptr;
+    auto* block = new float[(bytes + 3) / 4];
+    std::fill_n(block, (bytes + 3) / 4, std::numeric_limits<float>::quiet_NaN());
+    blocks_[reinterpret_cast<const char*>(block)] = bytes;
+    return block;
+  }
+  void deallocate(void* ptr) noexcept override {
+    if (!ptr) return;
+    blocks_.erase(static_cast<const char*>(ptr));
+    delete[] static_cast<float*>(ptr);
+  }
+  void upload(void* dst, const void* host_src, size_t bytes) override {
+    expect_owned(dst, bytes, "upload destination");
+    std::memcpy(dst, host_src, bytes);
+  }
+  void download(void* host_dst, const void* src, size_t bytes) override {
+    expect_owned(src, bytes, "download source");
+    std::memcpy(host_dst, src, bytes);
+  }
+  void copy(void* dst, const void* src, size_t bytes) override {
+    expect_owned(dst, bytes, "copy destination");
+    expect_owned(src, bytes, "copy source");
+    std::memmove(dst, src, bytes);
+  }
+  void fill_zero(void* dst, size_t bytes) override {
+    expect_owned(dst, bytes, "fill");
+    std::memset(dst, 0, bytes);
+  }
+
+  void linear(const kernels::LinearParams& p) override {
+    op("linear", {p.x, p.w, p.y}, {p.bias});
+    cpu_->linear(p);
+  }
+  void conv1d_silu(const kernels::ConvParams& p) override {
+    op("conv1d_silu", {p.x, p.y}, {p.w, p.bias, p.state_in, p.state_out});
+    cpu_->conv1d_silu(p);
+  }
+  void selective_scan(const kernels::ScanParams& p) override {
+    op("selective_scan", {p.u, p.delta, p.A, p.B, p.C, p.z, p.y}, {p.delta_bias, p.Dskip, p.h_in, p.h_out});
+    cpu_->selective_scan(p);
+  }
+  void add_rms_norm(const kernels::AddRmsNormParams& p) override {
+    op("add_rms_norm", {p.x, p.residual_in, p.residual_out, p.y}, {p.weight});
+    cpu_->add_rms_norm(p);
+  }
+  void embedding(const kernels::EmbeddingParams& p) override {
+    op("embedding", {p.table, p.y}, {p.ids});
+    cpu_->embedding(p);
+  }
+  void elementwise(const kernels::ElementwiseParams& p) override {
+    op("elementwise", {p.a, p.b, p.y}, {});
+    cpu_->elementwise(p);
+  }
+  void flip(const kernels::FlipParams& p) override {
+    op("flip", {p.x, p.y}, {});
+    cpu_->flip(p);
+  }
+
+  int calls_from_other_threads = 0;
+
+ private:
+  bool owns(const void* ptr, size_t bytes) const {
+    const char* p = static_cast<const char*>(ptr);
+    auto it = blocks_.upper_bound(p);
+    if (it == blocks_.begin()) return false;
+    --it;
+    return p >= it->first && p + bytes <= it->first + it->second;
+  }
+  void expect_owned(const void* ptr, size_t bytes, const char* what) const {
+    EXPECT_TRUE(ptr == nullptr || owns(ptr, bytes)) << what << ": " << bytes << " bytes outside the backend's memory";
+  }
+  void op(const char* name, std::initializer_list<ConstMatF> views, std::initializer_list<const void*> pointers) {
+    if (std::this_thread::get_id() != owner_) ++calls_from_other_threads;
+    for (const ConstMatF& v : views) {
+      if (v.empty() || v.rows == 0) continue;
+      const size_t bytes = static_cast<size_t>(((v.rows - 1) * v.ld + v.cols) * 4);
+      expect_owned(v.data, bytes, name);
+    }
+    for (const void* p : pointers) expect_owned(p, 4, name);
+  }
+
+  std::unique_ptr<kernels::Backend> cpu_ = kernels::make_cpu_backend();
+  std::map<const char*, size_t> blocks_;
+  std::thread::id owner_ = std::this_thread::get_id();
+};
+
+std::vector<std::string> golden_models() {
+  std::vector<std::string> models;
+  const fs::path dir = test::source_dir() / "data" / "golden";
+  if (!fs::is_directory(dir)) return models;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (fs::exists(entry.path() / "config.json")) models.push_back(entry.path().filename().string());
+  std::sort(models.begin(), models.end());
+  return models;
+}
+
+TEST(SeparateMemory, ForwardPassEqualsTheHostBackendBitwise) {
+  const auto models = golden_models();
+  ASSERT_FALSE(models.empty()) << "no golden models in data/golden";
+  std::mt19937 rng(5);
+  std::vector<int32_t> ids(333);
+  for (int32_t& id : ids) id = 6 + static_cast<int32_t>(rng() % 6);  // A C G T N and "other"
+  const int64_t len = static_cast<int64_t>(ids.size());
+  for (const std::string& name : models) {
+    SCOPED_TRACE(name);
+    const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / name).string());
+    SeparateMemoryBackend separate;
+    auto cpu = kernels::make_cpu_backend();
+    Backbone on_device(weights, separate), on_host(weights, *cpu);
+    const int64_t width = on_host.hidden_width(), vocab = on_host.vocab_size();
+    for (int layer : {-1, 0, 1}) {
+      // A strided output (ld > width) exercises the row-by-row download.
+      std::vector<float> got(static_cast<size_t>(len * (width + 3)), -7.0f), want(static_cast<size_t>(len * width));
+      on_device.run(ids, kernels::MatF(got.data(), len, width, width + 3), {.layer = layer});
+      on_host.run(ids, kernels::MatF(want.data(), len, width), {.tile_rows = 100, .layer = layer});
+      size_t differ = 0;
+      for (int64_t i = 0; i < len; ++i)
+        for (int64_t c = 0; c < width; ++c)
+          differ += got[static_cast<size_t>(i * (width + 3) + c)] != want[static_cast<size_t>(i * width + c)];
+      EXPECT_EQ(differ, 0u) << "layer " << layer;
+      EXPECT_EQ(got[static_cast<size_t>(width)], -7.0f) << "the download wrote into the padding";
+      if (layer == -1) {
+        std::vector<float> logits_got(static_cast<size_t>(len * vocab)), logits_want(logits_got.size());
+        on_device.logits(ConstMatF(want.data(), len, width), kernels::MatF(logits_got.data(), len, vocab));
+        on_host.logits(ConstMatF(want.data(), len, width), kernels::MatF(logits_want.data(), len, vocab));
+        EXPECT_EQ(logits_got, logits_want);
+      }
+    }
+    EXPECT_EQ(separate.calls_from_other_threads, 0);
+  }
+}
+
+}  // namespace
+}  // namespace strand::model
