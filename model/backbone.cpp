@@ -83,39 +83,34 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
     half.summed_out_proj = a.out_w.data == b.out_w.data && !a.out_b && !b.out_b &&
                            config_.strategy == BidirectionalStrategy::kAdd;
   };
+  // The forward half runs mamba_fwd left to right and mamba_rev right to left. RCPSWrapper's
+  // second half is mixer(rc(x2)) reverse-complemented back: running mamba_fwd over rc(x2) is a
+  // right-to-left pass over x2 with channels reversed (and mamba_rev a left-to-right one),
+  // which the reversed weight copies express without any flip.
+  const auto make_half = [&](const LayerWeights& lw, int layer, bool rc_half) {
+    HalfPlan half;
+    half.col0 = rc_half ? d : 0;
+    if (rc_half) {
+      owned_.emplace_back(lw.norm_w->data.rbegin(), lw.norm_w->data.rend());
+      half.norm_w = owned_.back().data();
+    } else {
+      half.norm_w = lw.norm_w->data.data();
+    }
+    half.mixer[0] = view_of(lw.fwd, rc_half, layer, 0);
+    half.reverse[0] = rc_half;
+    if (bidirectional) {
+      half.mixer[1] = view_of(lw.rev, rc_half, layer, 1);
+      half.reverse[1] = !rc_half;
+      half.passes = 2;
+    }
+    share(half);
+    return half;
+  };
   for (int l = 0; l < config_.n_layer; ++l) {
     const LayerWeights& lw = weights_.layers[static_cast<size_t>(l)];
     LayerPlan plan;
-    HalfPlan fwd;
-    fwd.col0 = 0;
-    fwd.norm_w = lw.norm_w->data.data();
-    fwd.mixer[0] = view_of(lw.fwd, false, l, 0);
-    fwd.reverse[0] = false;
-    if (bidirectional) {
-      fwd.mixer[1] = view_of(lw.rev, false, l, 1);
-      fwd.reverse[1] = true;
-      fwd.passes = 2;
-    }
-    share(fwd);
-    plan.halves.push_back(fwd);
-    if (ps) {
-      // RCPSWrapper's second half: mixer(rc(x2)) reverse-complemented back. Running mamba_fwd
-      // over rc(x2) is a right-to-left pass over x2 with channels reversed (and mamba_rev a
-      // left-to-right one), which the reversed weight copies express without any flip.
-      HalfPlan rc;
-      rc.col0 = d;
-      owned_.emplace_back(lw.norm_w->data.rbegin(), lw.norm_w->data.rend());
-      rc.norm_w = owned_.back().data();
-      rc.mixer[0] = view_of(lw.fwd, true, l, 0);
-      rc.reverse[0] = true;
-      if (bidirectional) {
-        rc.mixer[1] = view_of(lw.rev, true, l, 1);
-        rc.reverse[1] = false;
-        rc.passes = 2;
-      }
-      share(rc);
-      plan.halves.push_back(rc);
-    }
+    plan.halves.push_back(make_half(lw, l, false));
+    if (ps) plan.halves.push_back(make_half(lw, l, true));
     layers_.push_back(std::move(plan));
   }
   place_weights();
@@ -264,8 +259,17 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   if (!on_host) download(r, out);
 }
 
+void Backbone::upload(ConstMatF host, MatF dst) {
+  if (host.ld == host.cols && dst.ld == dst.cols) {
+    backend_.upload(dst.data, host.data, static_cast<size_t>(host.rows * host.cols) * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < host.rows; ++i)
+    backend_.upload(dst.row(i), host.row(i), static_cast<size_t>(host.cols) * sizeof(float));
+}
+
 void Backbone::download(ConstMatF src, MatF host) {
-  if (host.ld == host.cols) {
+  if (host.ld == host.cols && src.ld == src.cols) {
     backend_.download(host.data, src.data, static_cast<size_t>(host.rows * host.cols) * sizeof(float));
     return;
   }
@@ -533,9 +537,8 @@ void Backbone::logits(ConstMatF hidden, MatF out) {
   MatF o = out;
   if (!backend_.host_memory()) {
     hidden_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(hidden.rows * hidden.cols));
-    for (int64_t i = 0; i < hidden.rows; ++i)
-      backend_.upload(hidden_buffer.data() + i * hidden.cols, hidden.row(i), static_cast<size_t>(hidden.cols) * 4);
     h = hidden_buffer.mat(hidden.rows, hidden.cols);
+    upload(hidden, hidden_buffer.mat(hidden.rows, hidden.cols));
     out_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(out.rows * out.cols));
     o = out_buffer.mat(out.rows, out.cols);
   }

@@ -121,6 +121,8 @@ class Backbone {
   const float* resident(const float* host, size_t count);
   kernels::ConstMatF resident(kernels::ConstMatF host);
   void place_weights();
+  // Host <-> backend memory, one transfer when both sides are contiguous, else row by row.
+  void upload(kernels::ConstMatF host, kernels::MatF dst);
   void download(kernels::ConstMatF src, kernels::MatF host);
   void run_layer(const LayerPlan& layer, kernels::MatF r, std::vector<Workspace>& ws, int64_t tile_rows,
                  Epilogue epilogue);
