@@ -34,10 +34,13 @@ namespace {
 
 using test::Buffer;
 using test::compare;
+using test::ConvCase;
+using test::describe;
 using test::Difference;
 using test::fill_normal;
 using test::in_arena;
 using test::normal_vector;
+using test::ScanData;
 
 constexpr double kTolerance = 1e-6;
 // The scan's h_out of one channel is a vector of N numbers only: one rounding difference (FMA
@@ -52,10 +55,6 @@ Backend& reference() {
 Backend& cpu() {
   static const std::unique_ptr<Backend> backend = make_cpu_backend();
   return *backend;
-}
-
-std::string describe(const Difference& d) {
-  return "relative " + std::to_string(d.relative) + ", max abs " + std::to_string(d.max_abs);
 }
 
 TEST(FastExp, WithinTwoUlpOfStdExp) {
@@ -157,12 +156,6 @@ TEST(CpuLinear, RowBlocksOfATiledCallAgree) {
 
 // ---- conv1d_silu ----------------------------------------------------------------------------
 
-struct ConvCase {
-  int64_t seqs, len, channels;
-  int kernel;
-  bool reverse, bias, state_in, state_out;
-};
-
 void check_conv(std::mt19937& rng, const ConvCase& c) {
   SCOPED_TRACE(testing::Message() << "S " << c.seqs << " L " << c.len << " C " << c.channels << " K " << c.kernel
                                   << " reverse " << c.reverse << " bias " << c.bias << " state " << c.state_in
@@ -241,50 +234,6 @@ TEST(CpuConv, TilesCarryStateExactly) {
 }
 
 // ---- selective_scan -------------------------------------------------------------------------
-
-// Inputs laid out as the mixer has them: u and z column slices of in_proj's output, B and C
-// column slices of x_proj's output [rows, R + 2N], realistic dt_bias and A = -(1..N).
-struct ScanData {
-  int64_t seqs, len, dim, nstate;
-  Buffer xz, delta, dbc, a;
-  std::vector<float> dt_bias, dskip, h_in;
-
-  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f)
-      : seqs(s),
-        len(l),
-        dim(d),
-        nstate(n),
-        xz(s * l, 2 * d + 1),
-        delta(s * l, d, d + 2),
-        dbc(s * l, 3 + 2 * n),
-        a(d, n) {
-    fill_normal(rng, xz);
-    fill_normal(rng, delta, delta_mean, 1.0f);
-    fill_normal(rng, dbc);
-    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-    for (int64_t i = 0; i < d; ++i) {
-      for (int64_t j = 0; j < n; ++j) a.at(i, j) = -float(j + 1) * (0.5f + unit(rng));
-      // softplus^-1 of dt in [1e-3, 0.1], as Mamba initialises dt_proj's bias.
-      const float dt = std::exp(std::log(1e-3f) + unit(rng) * (std::log(0.1f) - std::log(1e-3f)));
-      dt_bias.push_back(dt + std::log(-std::expm1(-dt)));
-    }
-    dskip = normal_vector(rng, d, 1.0f, 0.5f);
-    h_in = normal_vector(rng, s * d * n);
-  }
-  ScanParams params(MatF y, bool reverse, bool gate, bool bias, bool skip) const {
-    return ScanParams{xz.cview().col_slice(1, dim),
-                      delta.cview(),
-                      bias ? dt_bias.data() : nullptr,
-                      a.cview(),
-                      dbc.cview().col_slice(3, nstate),
-                      dbc.cview().col_slice(3 + nstate, nstate),
-                      skip ? dskip.data() : nullptr,
-                      gate ? xz.cview().col_slice(1 + dim, dim) : ConstMatF(),
-                      y,
-                      len,
-                      reverse};
-  }
-};
 
 // The CPU backend with the scan forced to the baseline ISA (only selective_scan is used).
 class BaselineScan final : public Backend {

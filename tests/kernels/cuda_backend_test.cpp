@@ -38,9 +38,15 @@ namespace {
 
 using test::Buffer;
 using test::compare;
+using test::ConvCase;
+using test::describe;
 using test::Difference;
 using test::fill_normal;
 using test::normal_vector;
+using test::scan_params;
+using test::ScanData;
+using test::ScanViews;
+using test::views;
 
 constexpr double kLinearTolerance = 1e-5;
 constexpr double kConvTolerance = 1e-6;
@@ -59,10 +65,6 @@ Backend& cpu() {
 Backend& gpu() {
   static Backend* const backend = make_cuda_backend(0).release();
   return *backend;
-}
-
-std::string describe(const Difference& d) {
-  return "relative " + std::to_string(d.relative) + ", max abs " + std::to_string(d.max_abs);
 }
 
 // ---- device copies ----------------------------------------------------------------------------
@@ -195,12 +197,6 @@ TEST(CudaLinear, MatchesCpu) {
 
 // ---- conv1d_silu ------------------------------------------------------------------------------
 
-struct ConvCase {
-  int64_t seqs, len, channels;
-  int kernel;
-  bool reverse, bias, state_in, state_out;
-};
-
 void check_conv(std::mt19937& rng, const ConvCase& c) {
   SCOPED_TRACE(testing::Message() << "S " << c.seqs << " L " << c.len << " C " << c.channels << " K " << c.kernel
                                   << " reverse " << c.reverse << " bias " << c.bias << " state " << c.state_in
@@ -289,37 +285,6 @@ TEST(CudaConv, TilesCarryStateExactly) {
 
 // ---- selective_scan ---------------------------------------------------------------------------
 
-// Inputs laid out as the mixer has them: u and z column slices of in_proj's output, B and C
-// column slices of x_proj's output [rows, 3 + 2N], realistic dt_bias and A = -(1..N).
-struct ScanData {
-  int64_t seqs, len, dim, nstate;
-  Buffer xz, delta, dbc, a;
-  std::vector<float> dt_bias, dskip, h_in;
-
-  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f)
-      : seqs(s),
-        len(l),
-        dim(d),
-        nstate(n),
-        xz(s * l, 2 * d + 1),
-        delta(s * l, d, d + 2),
-        dbc(s * l, 3 + 2 * n),
-        a(d, n, n + 1) {
-    fill_normal(rng, xz);
-    fill_normal(rng, delta, delta_mean, 1.0f);
-    fill_normal(rng, dbc);
-    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-    for (int64_t i = 0; i < d; ++i) {
-      for (int64_t j = 0; j < n; ++j) a.at(i, j) = -float(j + 1) * (0.5f + unit(rng));
-      // softplus^-1 of dt in [1e-3, 0.1], as Mamba initialises dt_proj's bias.
-      const float dt = std::exp(std::log(1e-3f) + unit(rng) * (std::log(0.1f) - std::log(1e-3f)));
-      dt_bias.push_back(dt + std::log(-std::expm1(-dt)));
-    }
-    dskip = normal_vector(rng, d, 1.0f, 0.5f);
-    h_in = normal_vector(rng, s * d * n);
-  }
-};
-
 // The same inputs in device memory.
 struct DeviceScanData {
   DeviceMat xz, delta, dbc, a;
@@ -334,30 +299,8 @@ struct DeviceScanData {
         h_in(to_device(d.h_in)) {}
 };
 
-struct ScanViews {
-  ConstMatF xz, delta, dbc, a;
-  const float *dt_bias, *dskip;
-};
-ScanViews views(const ScanData& d) {
-  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
-}
 ScanViews views(const DeviceScanData& d) {
   return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
-}
-
-ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias, bool skip) {
-  const int64_t dim = data.dim, n = data.nstate;
-  return ScanParams{v.xz.col_slice(1, dim),
-                    v.delta,
-                    bias ? v.dt_bias : nullptr,
-                    v.a,
-                    v.dbc.col_slice(3, n),
-                    v.dbc.col_slice(3 + n, n),
-                    skip ? v.dskip : nullptr,
-                    gate ? v.xz.col_slice(1 + dim, dim) : ConstMatF(),
-                    y,
-                    data.len,
-                    reverse};
 }
 
 void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,

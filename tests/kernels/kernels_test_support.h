@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "kernels/tensor.h"
 
 namespace strand::kernels::test {
@@ -91,6 +93,82 @@ inline Difference compare(const std::vector<float>& a, const std::vector<float>&
 
 inline Difference compare(const Buffer& a, const Buffer& b) {
   return compare(a.values(), b.values());
+}
+
+inline std::string describe(const Difference& d) {
+  return "relative " + std::to_string(d.relative) + ", max abs " + std::to_string(d.max_abs);
+}
+
+// One conv1d_silu case of the backend tests.
+struct ConvCase {
+  int64_t seqs, len, channels;
+  int kernel;
+  bool reverse, bias, state_in, state_out;
+};
+
+// Selective-scan inputs laid out as the mixer has them: u and z column slices of in_proj's
+// output, B and C column slices of x_proj's output [rows, 3 + 2N], A strided, realistic dt_bias
+// and A = -(1..N) scaled. Views of them (ScanViews) may point at host or device copies.
+struct ScanData;
+struct ScanViews {
+  ConstMatF xz, delta, dbc, a;
+  const float *dt_bias, *dskip;
+};
+ScanViews views(const ScanData& d);
+ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias,
+                       bool skip);
+
+struct ScanData {
+  int64_t seqs, len, dim, nstate;
+  Buffer xz, delta, dbc, a;
+  std::vector<float> dt_bias, dskip, h_in;
+
+  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f)
+      : seqs(s),
+        len(l),
+        dim(d),
+        nstate(n),
+        xz(s * l, 2 * d + 1),
+        delta(s * l, d, d + 2),
+        dbc(s * l, 3 + 2 * n),
+        a(d, n, n + 1) {
+    fill_normal(rng, xz);
+    fill_normal(rng, delta, delta_mean, 1.0f);
+    fill_normal(rng, dbc);
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    for (int64_t i = 0; i < d; ++i) {
+      for (int64_t j = 0; j < n; ++j) a.at(i, j) = -float(j + 1) * (0.5f + unit(rng));
+      // softplus^-1 of dt in [1e-3, 0.1], as Mamba initialises dt_proj's bias.
+      const float dt = std::exp(std::log(1e-3f) + unit(rng) * (std::log(0.1f) - std::log(1e-3f)));
+      dt_bias.push_back(dt + std::log(-std::expm1(-dt)));
+    }
+    dskip = normal_vector(rng, d, 1.0f, 0.5f);
+    h_in = normal_vector(rng, s * d * n);
+  }
+  // Params over the host copies.
+  ScanParams params(MatF y, bool reverse, bool gate, bool bias, bool skip) const {
+    return scan_params(*this, views(*this), y, reverse, gate, bias, skip);
+  }
+};
+
+inline ScanViews views(const ScanData& d) {
+  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
+}
+
+inline ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias,
+                              bool skip) {
+  const int64_t dim = data.dim, n = data.nstate;
+  return ScanParams{v.xz.col_slice(1, dim),
+                    v.delta,
+                    bias ? v.dt_bias : nullptr,
+                    v.a,
+                    v.dbc.col_slice(3, n),
+                    v.dbc.col_slice(3 + n, n),
+                    skip ? v.dskip : nullptr,
+                    gate ? v.xz.col_slice(1 + dim, dim) : ConstMatF(),
+                    y,
+                    data.len,
+                    reverse};
 }
 
 // Runs f on an arena of `threads` threads (the CPU backend uses whatever arena it is called in).
