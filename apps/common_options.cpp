@@ -194,6 +194,11 @@ void add_common_options(CLI::App& cmd, CommonOptions& o, const CommonFlags& flag
                           "where the model runs: cpu, cuda (= cuda:0), cuda:N, or several GPUs cuda:0,cuda:1 "
                           "(default: cpu)"))
         ->type_name("DEV");
+  if (flags.device)
+    common(cmd.add_option("--precision", o.raw.precision,
+                          "GPU matrix products: fp32 (exact, default), tf32 or bf16 (tensor cores, fp32 sums; "
+                          "about 1e-3 / 1e-2 relative)"))
+        ->type_name("P");
   if (flags.seed)
     common(cmd.add_option("--seed", o.raw.seed,
                           flags.seed_help ? flags.seed_help : "random seed (default: drawn at random and logged)"))
@@ -236,6 +241,7 @@ void finalize_common_options(CommonOptions& o) {
   if (flags.device) {
     o.compute.device = kernels::parse_device_spec(o.raw.device);
     kernels::check_device_available(o.compute.device);
+    o.compute.precision = kernels::parse_gemm_precision(o.raw.precision);
   }
   if (!o.raw.seed.empty()) o.seed = parse_uint64(o.raw.seed, "--seed");
 }

@@ -59,7 +59,7 @@ struct CommonOptions {
   bool quiet = false;
 
   struct Raw {
-    std::string output_type, write_index, regions, regions_file, device = "cpu", seed;
+    std::string output_type, write_index, regions, regions_file, device = "cpu", precision = "fp32", seed;
     CLI::Option* output_type_opt = nullptr;
     CLI::Option* write_index_opt = nullptr;
     CLI::Option* regions_opt = nullptr;

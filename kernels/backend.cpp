@@ -12,6 +12,21 @@ namespace {
 constexpr size_t kAlignment = 256;
 }
 
+std::string_view to_string(GemmPrecision precision) {
+  switch (precision) {
+    case GemmPrecision::kFp32: return "fp32";
+    case GemmPrecision::kTf32: return "tf32";
+    case GemmPrecision::kBf16: return "bf16";
+  }
+  return "?";
+}
+
+GemmPrecision parse_gemm_precision(std::string_view text) {
+  for (GemmPrecision p : {GemmPrecision::kFp32, GemmPrecision::kTf32, GemmPrecision::kBf16})
+    if (text == to_string(p)) return p;
+  fail("invalid --precision '", text, "': expected fp32, tf32 or bf16");
+}
+
 void* Backend::allocate(size_t bytes) {
   if (bytes == 0) return nullptr;
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;

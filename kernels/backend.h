@@ -7,11 +7,22 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "kernels/ops.h"
 
 namespace strand::kernels {
+
+// How linear() multiplies, on backends that have the choice (CUDA; the CPU backends are fp32
+// only). kFp32: true fp32 products and sums (the reference mode, TF32 off). kTf32: tensor cores
+// on TF32-rounded operands (10-bit mantissa), fp32 sums and output. kBf16: operands rounded to
+// bf16, fp32 accumulation and output (DESIGN: bf16 storage, fp32 accumulation). Every other op
+// (conv, scan state, norms) stays fp32 in all three.
+enum class GemmPrecision { kFp32, kTf32, kBf16 };
+std::string_view to_string(GemmPrecision precision);
+// "fp32", "tf32", "bf16"; throws strand::Error naming the text otherwise.
+GemmPrecision parse_gemm_precision(std::string_view text);
 
 // Every op of ops.h, plus the memory the ops read and write. Views (tensor.h) are raw pointers
 // and where they point is the backend's business: host memory for the CPU and reference
@@ -45,6 +56,15 @@ class Backend {
   virtual void fill_zero(void* dst, size_t bytes);
   // Waits for every op issued so far (a no-op on the host).
   virtual void synchronize() {}
+  // Bytes of this backend's own memory held now (allocate() plus its internal scratch) and the
+  // most held since the last reset_peak(). Zero for host-memory backends, whose use shows in
+  // the process's resident set instead.
+  struct MemoryUse {
+    size_t current_bytes = 0, peak_bytes = 0;
+  };
+  virtual MemoryUse memory_use() const { return {}; }
+  virtual void reset_peak() {}
+  virtual GemmPrecision gemm_precision() const { return GemmPrecision::kFp32; }
 
   // ---- scheduling ----------------------------------------------------------------------
   // Whether ops may be called from several threads at once (the CPU backends: yes; CUDA:
@@ -100,8 +120,8 @@ class DeviceBuffer {
 std::unique_ptr<Backend> make_reference_backend();
 // Eigen GEMM + TBB + SIMD, on the threads of the caller's tbb::task_arena.
 std::unique_ptr<Backend> make_cpu_backend();
-// CUDA on device `ordinal` (kernels/cuda/): fp32 ops on one stream, TF32 off. Throws
-// strand::Error when this build has no CUDA backend or the device cannot be used.
-std::unique_ptr<Backend> make_cuda_backend(int ordinal);
+// CUDA on device `ordinal` (kernels/cuda/): ops on one stream, GEMMs in `precision`, all else
+// fp32. Throws strand::Error when this build has no CUDA backend or the device cannot be used.
+std::unique_ptr<Backend> make_cuda_backend(int ordinal, GemmPrecision precision = GemmPrecision::kFp32);
 
 }  // namespace strand::kernels

@@ -15,7 +15,7 @@ std::vector<CudaDeviceInfo> cuda_devices(std::string* why_none) {
 
 std::string cuda_versions() { return ""; }
 
-std::unique_ptr<Backend> make_cuda_backend(int ordinal) {
+std::unique_ptr<Backend> make_cuda_backend(int ordinal, GemmPrecision) {
   fail("cuda:", ordinal, " requested, but this strand was built without CUDA (cmake -DSTRAND_CUDA=ON)");
 }
 

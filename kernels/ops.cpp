@@ -61,15 +61,26 @@ void check(const ScanParams& p) {
   const char* op = "selective_scan";
   const int64_t rows = p.u.rows, d = p.u.cols, n = p.A.cols;
   check_view(op, "u", p.u);
-  check_shape(op, "delta", p.delta, rows, d);
+  if (p.delta.empty() && rows > 0 && d > 0) {
+    check_view(op, "dt_in", p.dt_in);
+    STRAND_ASSERT(p.dt_in.rows == rows, op, ": dt_in has ", p.dt_in.rows, " rows, expected ", rows);
+    check_shape(op, "dt_w", p.dt_w, d, p.dt_in.cols);
+  } else {
+    check_shape(op, "delta", p.delta, rows, d);
+    STRAND_ASSERT(p.dt_in.empty() && p.dt_w.empty(), op, ": both delta and dt_in/dt_w are given");
+  }
   check_shape(op, "A", p.A, d, n);
   check_shape(op, "B", p.B, rows, n);
   check_shape(op, "C", p.C, rows, n);
   if (!p.z.empty()) check_shape(op, "z", p.z, rows, d);
-  if (p.y.empty())
+  if (p.y.empty()) {
     STRAND_ASSERT(p.h_out, op, ": neither y nor h_out is wanted");
-  else
+    STRAND_ASSERT(!p.accumulate, op, ": accumulate without y");
+  } else {
     check_shape(op, "y", p.y, rows, d);
+    for (const ConstMatF* in : {&p.u, &p.delta, &p.dt_in, &p.B, &p.C, &p.z})
+      STRAND_ASSERT(!overlaps(*in, p.y), op, ": y aliases an input");
+  }
   check_sequences(op, rows, p.seq_len);
 }
 

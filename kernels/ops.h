@@ -48,9 +48,15 @@ struct ConvParams {
 //   y[t, d]  = (sum_n C[t, n] * h[d, n] + Dskip[d] * u[t, d]) * (z ? silu(z[t, d]) : 1)
 // Positions run t = 0..L-1, or L-1..0 when reverse (the reverse-direction mixer). h starts
 // from h_in (zeros when null); h_out receives the state after the last position processed.
+// delta may be given through its low-rank projection instead (Mamba's dt_proj, fused so that
+// the [S * L, D] delta matrix is never stored): delta[t, d] = sum_r dt_in[t, r] * dt_w[d, r],
+// summed in r order. With accumulate, y += the result (the second direction of a mixer adding
+// onto the first's output; y = y + v, one rounding, the same as a separate add).
 struct ScanParams {
   ConstMatF u;                        // [S * L, D]
-  ConstMatF delta;                    // [S * L, D] (before bias and softplus)
+  ConstMatF delta;                    // [S * L, D] (before bias and softplus), or empty: dt_in/dt_w
+  ConstMatF dt_in;                    // [S * L, R] when delta is empty
+  ConstMatF dt_w;                     // [D, R] when delta is empty
   const float* delta_bias = nullptr;  // [D] or null
   ConstMatF A;                        // [D, N] (= -exp(A_log))
   ConstMatF B;                        // [S * L, N]
@@ -60,6 +66,7 @@ struct ScanParams {
   MatF y;                             // [S * L, D], or empty: only h_out is wanted
   int64_t seq_len = 0;                // L
   bool reverse = false;
+  bool accumulate = false;            // y += result (y must not alias any input)
   const float* h_in = nullptr;        // [S, D, N] or null (zeros)
   float* h_out = nullptr;             // [S, D, N] or null; may equal h_in
 };

@@ -21,16 +21,18 @@ const float* data_or_null(const std::shared_ptr<const Tensor>& t) { return t ? t
 
 // Per-tile scratch of one channel half: [T, width] matrices reused across tiles and layers, the
 // state of each of its mixers, and the checkpoints of its right-to-left mixer.
-// All of it in the backend's memory.
+// All of it in the backend's memory. No delta matrix: the scan applies dt_proj itself. y[1] only
+// when the directions' outputs cannot be summed before out_proj. The mixer output O [T, d] that
+// the last block leaves for finish_tile lives in x's buffer: x is dead once the convs ran.
 struct Backbone::Workspace {
   using Buffer = kernels::DeviceBuffer<float>;
-  Buffer normed, x, z, xc, xdbl, delta, y[2], out;
+  Buffer normed, x, z, xc, xdbl, y[2];
   Buffer conv_state[2], scan_state[2];
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
   int64_t conv_size = 0, state_size = 0;
 
-  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c) {
+  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
     const auto rows = [&](int64_t cols) { return Buffer(backend, static_cast<size_t>(tile_rows * cols)); };
     normed = rows(d);
@@ -38,15 +40,16 @@ struct Backbone::Workspace {
     z = rows(di);
     xc = rows(di);
     xdbl = rows(c.mixer.dt_rank + 2 * n);
-    delta = rows(di);
-    for (auto& v : y) v = rows(di);
-    out = rows(d);
+    y[0] = rows(di);
+    if (second_output) y[1] = rows(di);
+    STRAND_ASSERT(di >= d, "d_inner ", di, " < d_model ", d, ": O does not fit x's buffer");
     conv_size = di * (k - 1);
     state_size = conv_size + di * n;
     for (auto& v : conv_state) v = Buffer(backend, static_cast<size_t>(conv_size));
     for (auto& v : scan_state) v = Buffer(backend, static_cast<size_t>(di * n));
   }
   float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
+  float* out() const { return x.data(); }
 };
 
 Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
@@ -87,9 +90,12 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
   // second half is mixer(rc(x2)) reverse-complemented back: running mamba_fwd over rc(x2) is a
   // right-to-left pass over x2 with channels reversed (and mamba_rev a left-to-right one),
   // which the reversed weight copies express without any flip.
+  // With fused add+norm the reference swaps the residual's halves at every block. R's columns
+  // never move: each block's out_proj adds into the columns its half read, and the next block
+  // reads them as the other half, so half h of block l lives at columns (h xor l % 2) * d.
   const auto make_half = [&](const LayerWeights& lw, int layer, bool rc_half) {
     HalfPlan half;
-    half.col0 = rc_half ? d : 0;
+    half.col0 = ((rc_half ? 1 : 0) ^ (swaps_halves() ? layer % 2 : 0)) * d;
     if (rc_half) {
       owned_.emplace_back(lw.norm_w->data.rbegin(), lw.norm_w->data.rend());
       half.norm_w = owned_.back().data();
@@ -248,7 +254,11 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
     const int64_t tile_rows =
         std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
     std::vector<Workspace> ws;
-    for (size_t i = 0; i < layers_.front().halves.size(); ++i) ws.emplace_back(backend_, tile_rows, config_);
+    bool second_output = false;
+    for (const LayerPlan& layer : layers_)
+      for (const HalfPlan& half : layer.halves) second_output |= half.passes == 2 && !half.summed_out_proj;
+    for (size_t i = 0; i < layers_.front().halves.size(); ++i)
+      ws.emplace_back(backend_, tile_rows, config_, second_output);
     for (size_t l = 0; l < blocks; ++l) {
       const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
                                 : final        ? Epilogue::kFinalNorm
@@ -321,9 +331,10 @@ void Backbone::run_layer(const LayerPlan& layer, MatF r, std::vector<Workspace>&
     for (auto& v : w.scan_state) backend_.fill_zero(v.data(), v.bytes());
   }
   for (int64_t tile = 0; tile < tiles; ++tile) {
-    for_each_half(halves, concurrent, [&](size_t i) { run_tile(layer.halves[i], r, tile, tile_rows, ws[i]); });
+    for_each_half(halves, concurrent,
+                  [&](size_t i) { run_tile(layer.halves[i], r, tile, tile_rows, ws[i], epilogue); });
     const int64_t t0 = tile * tile_rows;
-    finish_tile(r.row_slice(t0, std::min(tile_rows, len - t0)), ws, epilogue);
+    if (epilogue != Epilogue::kResidual) finish_tile(layer, r.row_slice(t0, std::min(tile_rows, len - t0)), ws, epilogue);
   }
 }
 
@@ -338,20 +349,24 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
     float* scan_state = ws.scan_state[m].data();
     backend_.fill_zero(conv_state, ws.conv_state[m].bytes());
     backend_.fill_zero(scan_state, ws.scan_state[m].bytes());
+    // The state after the leftmost tile is never used: the sweep stops before it (a record of
+    // one tile needs no checkpoint but the zero state).
     for (int64_t tile = tiles - 1; tile >= 0; --tile) {
       float* saved = ws.checkpoint(tile);
       backend_.copy(saved, conv_state, ws.conv_state[m].bytes());
       backend_.copy(saved + ws.conv_size, scan_state, ws.scan_state[m].bytes());
+      if (tile == 0) break;
       const int64_t t0 = tile * tile_rows;
       const int64_t rows = std::min(tile_rows, len - t0);
       normalize(half, r.row_slice(t0, rows), ws);
       // Only the state matters here: no z gate, no output.
-      run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF());
+      run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF(), false);
     }
   }
 }
 
-void Backbone::run_tile(const HalfPlan& half, ConstMatF r, int64_t tile, int64_t tile_rows, Workspace& ws) {
+void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile_rows, Workspace& ws,
+                        Epilogue epilogue) {
   const int64_t t0 = tile * tile_rows;
   const int64_t rows = std::min(tile_rows, r.rows - t0);
   const int d = config_.d_model;
@@ -360,9 +375,11 @@ void Backbone::run_tile(const HalfPlan& half, ConstMatF r, int64_t tile, int64_t
   normalize(half, r.row_slice(t0, rows), ws);
   const MatF normed(ws.normed.data(), rows, d);
 
+  // With the outputs summed before out_proj, the second direction's scan adds onto y[0].
   MatF y[2];
   for (int m = 0; m < half.passes; ++m) {
-    y[m] = MatF(ws.y[m].data(), rows, di);
+    const bool onto_first = m > 0 && half.summed_out_proj;
+    y[m] = MatF(ws.y[onto_first ? 0 : m].data(), rows, di);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
     if (half.reverse[m]) {
@@ -372,25 +389,28 @@ void Backbone::run_tile(const HalfPlan& half, ConstMatF r, int64_t tile, int64_t
       backend_.copy(scan_state, saved + ws.conv_size, ws.scan_state[m].bytes());
     }
     run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
-              y[m]);
+              y[m], onto_first);
   }
 
-  // [rows, d] = y · out_w^T (+ out_b), the two directions combined by the strategy
+  // [rows, d] = y · out_w^T (+ out_b), the two directions combined by the strategy. Between
+  // blocks the result is added straight into this half's columns of R (the residual add);
+  // the last block's output goes to ws.out for finish_tile.
+  const bool into_r = epilogue == Epilogue::kResidual;
+  const MatF out = into_r ? r.row_slice(t0, rows).col_slice(half.col0, d) : MatF(ws.out(), rows, d);
   const MixerView& m0 = half.mixer[0];
-  const MatF out(ws.out.data(), rows, d);
-  if (half.passes == 1) {
-    backend_.linear({y[0], m0.out_w, m0.out_b, out, false});
-  } else if (half.summed_out_proj) {
-    backend_.elementwise({kernels::ElementwiseOp::kAdd, y[0], y[1], y[0]});
-    backend_.linear({y[0], m0.out_w, nullptr, out, false});
+  if (half.passes == 1 || half.summed_out_proj) {
+    backend_.linear({y[0], m0.out_w, m0.out_b, out, into_r});
   } else if (config_.strategy == BidirectionalStrategy::kAdd) {
-    backend_.linear({y[0], m0.out_w, m0.out_b, out, false});
+    backend_.linear({y[0], m0.out_w, m0.out_b, out, into_r});
     backend_.linear({y[1], half.mixer[1].out_w, half.mixer[1].out_b, out, true});
   } else {
-    // normed is dead once both in_projs ran: it holds the second direction's output.
-    backend_.linear({y[0], m0.out_w, m0.out_b, out, false});
+    // ew_multiply: normed is dead once both in_projs ran, so it holds the second direction's
+    // output, then the product.
+    const MatF product = into_r ? normed : out;
+    backend_.linear({y[0], m0.out_w, m0.out_b, into_r ? MatF(ws.out(), rows, d) : out, false});
     backend_.linear({y[1], half.mixer[1].out_w, half.mixer[1].out_b, normed, false});
-    backend_.elementwise({kernels::ElementwiseOp::kMul, out, normed, out});
+    backend_.elementwise({kernels::ElementwiseOp::kMul, MatF(ws.out(), rows, d), normed, product});
+    if (into_r) backend_.elementwise({kernels::ElementwiseOp::kAdd, product, out, out});
   }
 }
 
@@ -407,7 +427,7 @@ void Backbone::normalize(const HalfPlan& half, ConstMatF r_tile, Workspace& ws) 
 }
 
 void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
-                         float* conv_state, float* scan_state, MatF y) {
+                         float* conv_state, float* scan_state, MatF y, bool accumulate) {
   const int d = config_.d_model;
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
   const ConstMatF normed(ws.normed.data(), rows, d);
@@ -437,14 +457,13 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   // [rows, rank + 2N] = x · x_proj^T: dt | B | C
   const MatF xdbl(ws.xdbl.data(), rows, rank + 2 * n);
   backend_.linear({xc, m.x_proj_w, nullptr, xdbl, false});
-  // [rows, di] = dt · dt_proj^T (its bias goes in the scan, before softplus)
-  const MatF delta(ws.delta.data(), rows, di);
-  backend_.linear({xdbl.col_slice(0, rank), m.dt_w, nullptr, delta, false});
 
-  // [rows, di] y = selective scan, gated by silu(z), state carried between tiles
+  // [rows, di] y (+)= selective scan, gated by silu(z), state carried between tiles; delta =
+  // dt · dt_proj^T inside the scan (dt_proj's bias goes in before softplus)
   kernels::ScanParams sp;
   sp.u = xc;
-  sp.delta = delta;
+  sp.dt_in = xdbl.col_slice(0, rank);
+  sp.dt_w = m.dt_w;
   sp.delta_bias = m.dt_b;
   sp.A = m.A;
   sp.B = xdbl.col_slice(rank, n);
@@ -454,51 +473,41 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   sp.y = y;
   sp.seq_len = rows;
   sp.reverse = reverse;
+  sp.accumulate = accumulate;
   sp.h_in = scan_state;
   sp.h_out = scan_state;
   backend_.selective_scan(sp);
 }
 
-void Backbone::finish_tile(MatF r, std::vector<Workspace>& ws, Epilogue epilogue) {
-  using kernels::ElementwiseOp;
+void Backbone::finish_tile(const LayerPlan& layer, MatF r, std::vector<Workspace>& ws, Epilogue epilogue) {
   const int d = config_.d_model;
   const int64_t rows = r.rows;
   const size_t halves = ws.size();
-  const auto o = [&](size_t half) { return MatF(ws[half].out.data(), rows, d); };
-  const auto r_half = [&](size_t half) { return r.col_slice(static_cast<int64_t>(half) * d, d); };
-  switch (epilogue) {
-    case Epilogue::kResidual:
-      if (swaps_halves()) {
-        // The new residual's first half is o2 + r2 and its second half o1 + r1.
-        backend_.elementwise({ElementwiseOp::kAdd, o(0), r_half(0), o(0)});
-        backend_.elementwise({ElementwiseOp::kAdd, o(1), r_half(1), o(1)});
-        backend_.flip({o(1), r_half(0), false, false});
-        backend_.flip({o(0), r_half(1), false, false});
-      } else {
-        for (size_t i = 0; i < halves; ++i) backend_.elementwise({ElementwiseOp::kAdd, o(i), r_half(i), r_half(i)});
-      }
-      break;
-    case Epilogue::kFinalNorm:
-      // out = norm_f(o + r), per half for PS (the final norm never swaps halves).
-      for (size_t i = 0; i < halves; ++i) {
-        kernels::AddRmsNormParams np;
-        np.x = o(i);
-        np.residual_in = r_half(i);
-        np.weight = i == 0 ? norm_f_ : norm_f_rc_ptr_;
-        np.eps = config_.norm_epsilon;
-        np.y = o(i);
-        backend_.add_rms_norm(np);
-        backend_.flip({o(i), r_half(i), false, false});
-      }
-      break;
-    case Epilogue::kBlockOutput:
-      for (size_t i = 0; i < halves; ++i) backend_.flip({o(i), r_half(i), false, false});
-      break;
+  const auto o = [&](size_t half) { return MatF(ws[half].out(), rows, d); };
+  // Half i of the result goes to columns i * d; it was read from layer.halves[i].col0, which
+  // may be the other half's place: every half is read before any is written.
+  if (epilogue == Epilogue::kFinalNorm) {
+    // out = norm_f(o + r), per half for PS (the final norm never swaps halves).
+    for (size_t i = 0; i < halves; ++i) {
+      kernels::AddRmsNormParams np;
+      np.x = o(i);
+      np.residual_in = r.col_slice(layer.halves[i].col0, d);
+      np.weight = i == 0 ? norm_f_ : norm_f_rc_ptr_;
+      np.eps = config_.norm_epsilon;
+      np.y = o(i);
+      backend_.add_rms_norm(np);
+    }
   }
+  // kBlockOutput: R = O.
+  for (size_t i = 0; i < halves; ++i) backend_.flip({o(i), r.col_slice(static_cast<int64_t>(i) * d, d), false, false});
 }
 
-FlopCount Backbone::executed_flops_per_base() const {
+FlopCount Backbone::executed_flops_per_base(int64_t len, int64_t tile_rows) const {
   const MixerFlops m = mixer_flops(config_);
+  // The checkpoint sweep covers every tile but the first.
+  const int64_t rows = std::min(tile_rows > 0 ? tile_rows : backend_.default_tile_rows(), std::max<int64_t>(len, 1));
+  const int64_t tiles = (std::max<int64_t>(len, 1) + rows - 1) / rows;
+  const double swept = static_cast<double>(tiles - 1) / static_cast<double>(tiles);
   const double d = config_.d_model;
   FlopCount f;
   for (const LayerPlan& layer : layers_) {
@@ -507,8 +516,8 @@ FlopCount Backbone::executed_flops_per_base() const {
       for (int i = 0; i < half.passes; ++i) {
         if (half.reverse[i]) {
           // Checkpoint sweep: its own norm, x only, state only.
-          f.gemm += m.in_x + m.x_proj + m.dt_proj;
-          f.other += norm_flops(config_) + m.conv + m.scan_state;
+          f.gemm += swept * (m.in_x + m.x_proj + m.dt_proj);
+          f.other += swept * (norm_flops(config_) + m.conv + m.scan_state);
         }
         if (i == 0 || !half.shared_in_proj) f.gemm += m.in_x + m.in_z;
         f.gemm += m.x_proj + m.dt_proj;

@@ -71,9 +71,10 @@ class Backbone {
   // memory.
   void logits(kernels::ConstMatF hidden, kernels::MatF out);
 
-  // FLOPs per base that run() executes for the final hidden states (flops.h): the reference's
-  // count less what the shared projections save, plus the checkpoint sweeps.
-  FlopCount executed_flops_per_base() const;
+  // FLOPs per base that run() executes for the final hidden states of a `len`-base record in
+  // tiles of `tile_rows` (0: the backend's default) (flops.h): the reference's count less what
+  // the shared projections save, plus the checkpoint sweeps (all tiles but the first).
+  FlopCount executed_flops_per_base(int64_t len, int64_t tile_rows = 0) const;
 
  private:
   // One Mamba mixer as it runs on one channel half: the checkpoint's weights, or for the
@@ -94,7 +95,7 @@ class Backbone {
   // The mixers of one channel half of one layer, in the reference's order (the bidirectional
   // strategy combines mixer[0]'s output with mixer[1]'s); reverse[i]: runs right to left.
   struct HalfPlan {
-    int col0 = 0;                // first channel of this half in R and H
+    int col0 = 0;  // first column of this half in R at this layer (halves alternate with the swap)
     const float* norm_w = nullptr;  // this half's norm weight (reversed for the rc half)
     MixerView mixer[2];
     bool reverse[2] = {false, true};
@@ -108,7 +109,7 @@ class Backbone {
 
   // What a layer writes into R once a tile's mixer outputs O are known.
   enum class Epilogue {
-    kResidual,     // R = O + R (the next block's residual; PS with fused add+norm swaps halves)
+    kResidual,     // R += O in place by out_proj (the next block's residual; see make_half for PS)
     kFinalNorm,    // R = norm_f(O + R): the last block's output is last_hidden_state
     kBlockOutput,  // R = O: the hidden state of a block asked for with ForwardOptions::layer
   };
@@ -127,11 +128,12 @@ class Backbone {
   void run_layer(const LayerPlan& layer, kernels::MatF r, std::vector<Workspace>& ws, int64_t tile_rows,
                  Epilogue epilogue);
   void record_checkpoints(const HalfPlan& half, kernels::ConstMatF r, Workspace& ws, int64_t tile_rows);
-  void run_tile(const HalfPlan& half, kernels::ConstMatF r, int64_t tile, int64_t tile_rows, Workspace& ws);
+  void run_tile(const HalfPlan& half, kernels::MatF r, int64_t tile, int64_t tile_rows, Workspace& ws,
+                Epilogue epilogue);
   void normalize(const HalfPlan& half, kernels::ConstMatF r_tile, Workspace& ws);
   void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
-                 float* conv_state, float* scan_state, kernels::MatF y);
-  void finish_tile(kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);
+                 float* conv_state, float* scan_state, kernels::MatF y, bool accumulate);
+  void finish_tile(const LayerPlan& layer, kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);
   MixerView view_of(const MixerWeights& m, bool reversed_half, int layer, int direction);
 
   const ModelWeights& weights_;

@@ -47,7 +47,7 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
-// Measured fp32 GEMM rate of the backend on the shape of the model's in_proj (the largest
+// Measured GEMM rate of the backend (in its --precision) on the shape of the model's in_proj (the largest
 // GEMM of the forward pass), in FLOP/s: the ceiling the efficiency is relative to.
 double measure_gemm_rate(kernels::Backend& backend, int64_t in_features, int64_t out_features) {
   const int64_t rows = 8192;
@@ -104,9 +104,12 @@ void run_bench(const BenchOptions& options) {
 
   const double gemm_rate = measure_gemm_rate(backend, config.mixer.d_model, 2 * config.mixer.d_inner());
   const model::FlopCount flops = model::flops_per_base(config);
-  const model::FlopCount executed = backbone.executed_flops_per_base();
+  // Per length below (the checkpoint sweep skips the first tile); here for the longest.
+  const model::FlopCount executed =
+      backbone.executed_flops_per_base(*std::max_element(options.lengths.begin(), options.lengths.end()));
   // Also on stderr, so that an interrupted run (whose TSV is discarded) still shows them.
-  log_info("bench", "measured fp32 GEMM rate ", gemm_rate / 1e9, " GFLOP/s; model ", flops.total() / 1e6,
+  const std::string_view precision = kernels::to_string(backend.gemm_precision());
+  log_info("bench", "measured ", precision, " GEMM rate ", gemm_rate / 1e9, " GFLOP/s; model ", flops.total() / 1e6,
            " MFLOP per base (GEMM ", flops.gemm / 1e6, " M), executed ", executed.total() / 1e6, " M (GEMM ",
            executed.gemm / 1e6, " M)");
 
@@ -115,19 +118,21 @@ void run_bench(const BenchOptions& options) {
                                              "bench output");
   std::string text;
   text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
-              backend.name(), ", ", threads, " threads\n");
-  text += cat("# measured fp32 GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
+              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads\n");
+  text += cat("# measured ", precision, " GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"
-          "# resident memory before them (model loaded), per base: what the exact forward pass costs per base\n";
+          "# resident memory before them (model loaded), per base: what the exact forward pass costs per base;\n"
+          "# peak_device_mib: the most device memory strand held (its buffers and scratch, not the CUDA context),\n"
+          "# 0 on the CPU\n";
   text += cat("# model FLOPs per base: ", flops.total() / 1e6, " M (GEMM ", flops.gemm / 1e6, " M, other ",
               flops.other / 1e6, " M), as the reference computes them; gflop_per_s and efficiency_vs_gemm count these\n");
   text += cat("# executed FLOPs per base: ", executed.total() / 1e6, " M (GEMM ", executed.gemm / 1e6,
-              " M): what strand runs (shared tied projections, plus the checkpoint sweep); executed_efficiency "
-              "counts these\n");
+              " M) at the longest length: what strand runs (shared tied projections, plus the checkpoint sweep over "
+              "all tiles but the first); executed_efficiency counts these, per length\n");
   text +=
-      "length\tseconds\tnt_per_s\tus_per_kb\tpeak_rss_mib\tadded_bytes_per_base\tgflop_per_s\tefficiency_vs_gemm\t"
-      "executed_efficiency\n";
+      "length\tseconds\tnt_per_s\tus_per_kb\tpeak_rss_mib\tadded_bytes_per_base\tpeak_device_mib\tgflop_per_s\t"
+      "efficiency_vs_gemm\texecuted_efficiency\n";
   // Rows are written as they are measured: a long run shows its progress and keeps what it has.
   const auto flush_text = [&] {
     if (bgzf_write(fp.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
@@ -142,6 +147,7 @@ void run_bench(const BenchOptions& options) {
   for (int64_t len : options.lengths) {
     const std::vector<int32_t> ids = random_dna(len, static_cast<uint64_t>(len));
     reset_peak_rss();
+    backend.reset_peak();
     const uint64_t rss_before = peak_rss_bytes();
     std::vector<float> hidden(static_cast<size_t>(len * width));
     const kernels::MatF hmat(hidden.data(), len, width);
@@ -162,19 +168,20 @@ void run_bench(const BenchOptions& options) {
     const double t = times[times.size() / 2];
     const double nt_per_s = static_cast<double>(len) / t;
     const uint64_t peak = peak_rss_bytes();
+    const double device_mib = static_cast<double>(backend.memory_use().peak_bytes) / (1 << 20);
     const double gflops = nt_per_s * flops.total() / 1e9;
-    const double executed_efficiency = nt_per_s * executed.total() / gemm_rate;
+    const double executed_efficiency = nt_per_s * backbone.executed_flops_per_base(len).total() / gemm_rate;
     char row[256];
-    std::snprintf(row, sizeof row, "%lld\t%.4f\t%.0f\t%.1f\t%.1f\t%.0f\t%.2f\t%.3f\t%.3f\n", static_cast<long long>(len),
-                  t, nt_per_s, 1e9 / nt_per_s, static_cast<double>(peak) / (1 << 20),
-                  static_cast<double>(peak - std::min(peak, rss_before)) / static_cast<double>(len), gflops,
+    std::snprintf(row, sizeof row, "%lld\t%.4f\t%.0f\t%.1f\t%.1f\t%.0f\t%.1f\t%.2f\t%.3f\t%.3f\n",
+                  static_cast<long long>(len), t, nt_per_s, 1e9 / nt_per_s, static_cast<double>(peak) / (1 << 20),
+                  static_cast<double>(peak - std::min(peak, rss_before)) / static_cast<double>(len), device_mib, gflops,
                   gflops * 1e9 / gemm_rate, executed_efficiency);
     text += row;
     flush_text();
     log_info("bench", len, " bases: ", t, " s, ", static_cast<int64_t>(nt_per_s), " nt/s, efficiency ",
              gflops * 1e9 / gemm_rate, " (executed ", executed_efficiency, "), peak ",
              static_cast<double>(peak) / (1 << 20), " MiB (", static_cast<double>(rss_before) / (1 << 20),
-             " MiB before)");
+             " MiB before)", device_mib > 0 ? cat(", device peak ", device_mib, " MiB") : std::string());
   }
   genomics::close_checked(fp, options.output.path);
   out.commit();

@@ -16,6 +16,7 @@
 #include "core/text.h"
 #include "genomics/region.h"
 #include "genomics/vcf_writer.h"
+#include "kernels/backend.h"
 #include "kernels/device.h"
 
 namespace strand::pipelines {
@@ -97,9 +98,13 @@ inline void check_regions_need_index(const std::vector<genomics::Region>& region
 struct ComputeOptions {
   int threads = 0;  // --threads; 0 = all cores
   kernels::DeviceSpec device;
+  // --precision: how GEMMs multiply on a GPU (kernels/backend.h); the CPU is fp32 only.
+  kernels::GemmPrecision precision = kernels::GemmPrecision::kFp32;
 
   void validate() const {
     if (threads < 0) fail("invalid --threads ", threads, ": must be >= 0 (0 = all cores)");
+    if (precision != kernels::GemmPrecision::kFp32 && device.kind == kernels::DeviceSpec::Kind::kCpu)
+      fail("--precision ", kernels::to_string(precision), " needs a GPU (--device cuda): the CPU computes in fp32");
   }
 };
 

@@ -1,9 +1,9 @@
 // selective_scan on the CPU: TBB over (sequence, block of kScanBlock channels), each task
-// running the whole recurrence of its block (scan_kernel.h). No two tasks share anything, so
-// results are independent of the thread count, and bitwise independent of tiling (the state is
-// carried in fp32 exactly). The kernel is compiled for the baseline ISA here and for AVX2 +
-// FMA in scan_avx2.cpp; the CPU decides at run time. The two differ only in rounding (FMA),
-// both well within the 1e-6 of the reference that the tests require.
+// running the whole recurrence of its block (scan_kernel.h), the fused dt_proj included. No two
+// tasks share anything, so results are independent of the thread count, and bitwise independent
+// of tiling (the state is carried in fp32 exactly). The kernel is compiled for the baseline ISA
+// here and for AVX2 + FMA in scan_avx2.cpp; the CPU decides at run time. The two differ only in
+// rounding (FMA), both well within the 1e-6 of the reference that the tests require.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -15,14 +15,14 @@
 namespace strand::kernels::cpu {
 
 // scan_avx2.cpp
-void scan_block_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h);
+void scan_block_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h, float* w_t);
 
 namespace {
 
-using ScanBlockFn = void (*)(const ScanParams&, int64_t, int64_t, int64_t, float*, float*);
+using ScanBlockFn = void (*)(const ScanParams&, int64_t, int64_t, int64_t, float*, float*, float*);
 
-void scan_block_baseline(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h) {
-  scan_block(p, s, d0, width, a_t, h);
+void scan_block_baseline(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h, float* w_t) {
+  scan_block(p, s, d0, width, a_t, h, w_t);
 }
 
 ScanBlockFn pick(Simd simd) {
@@ -32,18 +32,21 @@ ScanBlockFn pick(Simd simd) {
 
 }  // namespace
 
-// u, delta, z, y [S * L, D]; A [D, N]; B, C [S * L, N]; h [S, D, N]
+// u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N]; h [S, D, N]
 void selective_scan(const ScanParams& p, Simd simd) {
   check(p);
-  const int64_t dim = p.u.cols, nstate = p.A.cols;
+  const int64_t dim = p.u.cols, nstate = p.A.cols, rank = scan_rank(p);
   if (p.u.rows == 0 || dim == 0) return;
   const ScanBlockFn block_fn = pick(simd);
   const int64_t seqs = p.u.rows / p.seq_len;
   const int64_t blocks = (dim + kScanBlock - 1) / kScanBlock;
   for_each_index(seqs * blocks, [&](int64_t task) {
     const int64_t s = task / blocks, d0 = (task % blocks) * kScanBlock;
-    std::vector<float> scratch(2 * nstate * kScanBlock, 0.0f);  // A transposed, then h
-    block_fn(p, s, d0, std::min(kScanBlock, dim - d0), scratch.data(), scratch.data() + nstate * kScanBlock);
+    // A transposed, h, dt_w transposed: per task, not thread_local, since ops run concurrently
+    // and TBB may start another task on this thread while one waits.
+    std::vector<float> scratch((2 * nstate + rank) * kScanBlock, 0.0f);
+    float* a_t = scratch.data();
+    block_fn(p, s, d0, std::min(kScanBlock, dim - d0), a_t, a_t + nstate * kScanBlock, a_t + 2 * nstate * kScanBlock);
   });
 }
 

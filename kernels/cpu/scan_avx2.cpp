@@ -5,8 +5,8 @@
 
 namespace strand::kernels::cpu {
 
-void scan_block_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h) {
-  scan_block(p, s, d0, width, a_t, h);
+void scan_block_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* a_t, float* h, float* w_t) {
+  scan_block(p, s, d0, width, a_t, h, w_t);
 }
 
 }  // namespace strand::kernels::cpu

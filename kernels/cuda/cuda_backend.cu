@@ -4,24 +4,28 @@
 // may be reused, and downloaded data is there, when they return); synchronize waits for
 // everything issued. Every method first makes this backend's device current, so backends on
 // several devices can be driven from one thread. Ops are not to be called concurrently (one
-// stream): concurrent_calls() is false.
+// stream): concurrent_calls() is false. Memory use counts every allocate() and the ops'
+// scratch (cuda::Workspace), not the CUDA context or cuBLAS's own workspace.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
 #include "core/error.h"
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/op_profile.h"
 
 namespace strand::kernels {
 namespace {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int ordinal) : ordinal_(ordinal) {
+  CudaBackend(int ordinal, GemmPrecision precision) : ordinal_(ordinal), precision_(precision) {
     int count = 0;
     const cudaError_t rc = cudaGetDeviceCount(&count);
     if (rc != cudaSuccess) {
@@ -47,6 +51,7 @@ class CudaBackend final : public Backend {
       STRAND_CUBLAS_CHECK(cublasSetMathMode(
           cublas_, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
       STRAND_CUBLAS_CHECK(cublasSetPointerMode(cublas_, CUBLAS_POINTER_MODE_HOST));
+      workspace_ = std::make_unique<cuda::Workspace>(ordinal_);
     } catch (...) {
       release();
       throw;
@@ -57,22 +62,33 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   std::string name() const override { return cat("cuda:", ordinal_); }
+  GemmPrecision gemm_precision() const override { return precision_; }
 
   void linear(const LinearParams& p) override {
     activate();
-    cuda::linear(p, cublas_, stream_);
+    profile_.begin(stream_);
+    cuda::linear(p, precision_, cublas_, stream_, *workspace_);
+    if (profile_.active()) profile_.end(stream_, cat("linear [", p.w.rows, " x ", p.x.cols, "]"));
+    note_scratch();
   }
   void conv1d_silu(const ConvParams& p) override {
     activate();
+    profile_.begin(stream_);
     cuda::conv1d_silu(p, stream_);
+    profile_.end(stream_, "conv1d_silu");
   }
   void selective_scan(const ScanParams& p) override {
     activate();
-    cuda::selective_scan(p, stream_);
+    profile_.begin(stream_);
+    cuda::selective_scan(p, stream_, *workspace_);
+    profile_.end(stream_, p.y.empty() ? "selective_scan (state only)" : "selective_scan");
+    note_scratch();
   }
   void add_rms_norm(const AddRmsNormParams& p) override {
     activate();
+    profile_.begin(stream_);
     cuda::add_rms_norm(p, stream_);
+    profile_.end(stream_, "add_rms_norm");
   }
   void embedding(const EmbeddingParams& p) override {
     activate();
@@ -80,11 +96,15 @@ class CudaBackend final : public Backend {
   }
   void elementwise(const ElementwiseParams& p) override {
     activate();
+    profile_.begin(stream_);
     cuda::elementwise(p, stream_);
+    profile_.end(stream_, "elementwise");
   }
   void flip(const FlipParams& p) override {
     activate();
+    profile_.begin(stream_);
     cuda::flip(p, stream_);
+    profile_.end(stream_, "flip/copy");
   }
 
   // ---- memory -----------------------------------------------------------------------------
@@ -104,13 +124,34 @@ class CudaBackend final : public Backend {
       fail(name(), ": cannot allocate ", bytes, " bytes of device memory: ", cudaGetErrorString(rc),
            have_info ? cat(" (", free_bytes, " of ", total_bytes, " bytes free)") : std::string());
     }
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    allocations_[ptr] = bytes;
+    allocated_bytes_ += bytes;
+    update_peak();
     return ptr;
   }
 
   // cudaFree waits for the device, so no op issued earlier still uses the memory.
   void deallocate(void* ptr) noexcept override {
     if (!ptr) return;
+    {
+      std::lock_guard<std::mutex> lock(memory_mutex_);
+      const auto it = allocations_.find(ptr);
+      if (it != allocations_.end()) {
+        allocated_bytes_ -= it->second;
+        allocations_.erase(it);
+      }
+    }
     if (cudaSetDevice(ordinal_) != cudaSuccess || cudaFree(ptr) != cudaSuccess) (void)cudaGetLastError();
+  }
+
+  MemoryUse memory_use() const override {
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    return {allocated_bytes_ + workspace_->bytes(), peak_bytes_};
+  }
+  void reset_peak() override {
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    peak_bytes_ = allocated_bytes_ + workspace_->bytes();
   }
 
   void upload(void* dst, const void* host_src, size_t bytes) override {
@@ -130,7 +171,9 @@ class CudaBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return;
     activate();
+    profile_.begin(stream_);
     STRAND_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+    profile_.end(stream_, "memcpy d2d");
   }
 
   void fill_zero(void* dst, size_t bytes) override {
@@ -146,16 +189,22 @@ class CudaBackend final : public Backend {
 
   // ---- scheduling -------------------------------------------------------------------------
   bool concurrent_calls() const override { return false; }
-  // Long tiles keep the GPU busy: the scan's parallelism is (sequences x channels x states)
-  // only, so the cost of a tile is mostly its length, and fewer tiles mean fewer launches.
-  int64_t default_tile_rows() const override { return 131072; }
+  // The chunked scan fills the GPU from a few thousand rows on; 64k-row tiles keep launches
+  // few and the per-tile workspace (~19 KB per row for a PS model's two halves) near 1.2 GB.
+  int64_t default_tile_rows() const override { return 65536; }
 
  private:
   void activate() const { STRAND_CUDA_CHECK(cudaSetDevice(ordinal_)); }
+  void update_peak() { peak_bytes_ = std::max(peak_bytes_, allocated_bytes_ + workspace_->bytes()); }
+  void note_scratch() {
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    update_peak();
+  }
 
   // Destroys what the constructor made; errors are ignored (called from the destructor).
   void release() noexcept {
     if (cudaSetDevice(ordinal_) == cudaSuccess && stream_) (void)cudaStreamSynchronize(stream_);
+    workspace_.reset();
     if (cublas_) (void)cublasDestroy(cublas_);
     if (stream_) (void)cudaStreamDestroy(stream_);
     cublas_ = nullptr;
@@ -164,14 +213,20 @@ class CudaBackend final : public Backend {
   }
 
   int ordinal_ = 0;
+  GemmPrecision precision_ = GemmPrecision::kFp32;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  std::unique_ptr<cuda::Workspace> workspace_;
+  cuda::OpProfile profile_;  // STRAND_CUDA_PROFILE=1: GPU time per op, logged at destruction
+  mutable std::mutex memory_mutex_;
+  std::unordered_map<void*, size_t> allocations_;
+  size_t allocated_bytes_ = 0, peak_bytes_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend(int ordinal) {
-  return std::make_unique<CudaBackend>(ordinal);
+std::unique_ptr<Backend> make_cuda_backend(int ordinal, GemmPrecision precision) {
+  return std::make_unique<CudaBackend>(ordinal, precision);
 }
 
 }  // namespace strand::kernels

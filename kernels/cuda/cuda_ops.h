@@ -4,8 +4,9 @@
 // included). cuda_backend.cu wraps them in a kernels::Backend that owns the stream and the
 // cuBLAS handle. The current device must be the one the memory and the stream belong to.
 //
-// All fp32, TF32 off. Every output element is computed by one thread in a fixed order, so
-// results are deterministic run to run, and tiling a record (conv, scan) is bitwise exact.
+// fp32 except the GEMMs in tf32/bf16 mode. Every output element is computed by one thread in a
+// fixed order, so results are deterministic run to run; tiling a record is bitwise exact for
+// the conv, and exact to rounding for the scan (its chunks start where a tile starts).
 #pragma once
 
 #include <cublas_v2.h>
@@ -20,15 +21,42 @@
 // any other that reaches tensor.h, which #pragma once then skips).
 #pragma nv_diagnostic push
 #pragma nv_diag_suppress 554
+#include "kernels/backend.h"
 #include "kernels/ops.h"
 #pragma nv_diagnostic pop
 
 namespace strand::kernels::cuda {
 
+// What the ops share on one device: its multiprocessor count (grids are sized by it) and
+// scratch memory reused from launch to launch. Scratch is stream-ordered: every op of a backend
+// runs on its one stream, so a slot may be reused as soon as the next op is enqueued. A slot
+// grows (cudaFree waits for the device first) and never shrinks.
+class Workspace {
+ public:
+  enum Slot { kScanChunkLocal, kScanChunkDt, kScanChunkStart, kGemmX, kGemmW, kSlots };
+  explicit Workspace(int ordinal);
+  ~Workspace();
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  int sm_count() const { return sm_count_; }
+  // At least `bytes` of device memory for `slot`, contents unspecified.
+  void* scratch(Slot slot, size_t bytes);
+  // Bytes held by all slots (the backend counts them in its memory use).
+  size_t bytes() const;
+
+ private:
+  int ordinal_ = 0;
+  int sm_count_ = 0;
+  void* ptr_[kSlots] = {};
+  size_t size_[kSlots] = {};
+};
+
 // `handle` must be bound to `stream` (cublasSetStream) with the default math mode.
-void linear(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream);  // gemm.cu
+void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handle, cudaStream_t stream,
+            Workspace& ws);                                                         // gemm.cu
 void conv1d_silu(const ConvParams& p, cudaStream_t stream);                         // conv.cu
-void selective_scan(const ScanParams& p, cudaStream_t stream);                      // scan.cu
+void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws);       // scan.cu
 void add_rms_norm(const AddRmsNormParams& p, cudaStream_t stream);                  // rowwise.cu
 void embedding(const EmbeddingParams& p, cudaStream_t stream);                      // rowwise.cu
 void elementwise(const ElementwiseParams& p, cudaStream_t stream);                  // rowwise.cu

@@ -1,11 +1,21 @@
-// linear on the GPU: cuBLAS fp32 GEMM (compute type CUBLAS_COMPUTE_32F on a handle in the
-// default math mode, so no TF32 and no reduced-precision emulation: true fp32 products and
-// sums), then a small kernel adding the bias per output column. The order is the CPU
-// backend's: y = (x·w^T [+ y]) + bias.
+// linear on the GPU: a cuBLAS GEMM, then a small kernel adding the bias per output column. The
+// order is the CPU backend's: y = (x·w^T [+ y]) + bias. By precision:
+//   fp32: compute type CUBLAS_COMPUTE_32F on a handle in the default math mode, so no TF32 and
+//         no reduced-precision emulation: true fp32 products and sums;
+//   tf32: CUBLAS_COMPUTE_32F_FAST_TF32 on the same fp32 operands (tensor cores);
+//   bf16: x and w rounded to bf16 into compact scratch copies (round to nearest even), then a
+//         bf16 x bf16 GEMM with fp32 accumulation and fp32 y. The weights are converted at
+//         every call: they are small next to x, and no cache can go stale.
+// Products with few output columns (N < kReducedMinColumns: the mixers' x_proj, whose dt, B
+// and C feed the scan's exponentials) stay fp32 in every mode: they are bound by reading x,
+// so tensor cores would not make them faster, only less exact.
 //
 // Row-major y[M, N] = x[M, K] · w[N, K]^T is, read column-major, y^T[N, M] = w · x^T, i.e.
 // gemm(opA = T, opB = N, m = N, n = M, k = K, A = w (lda = w.ld), B = x (ldb = x.ld),
 // C = y (ldc = y.ld)): the row strides of the row-major views are the leading dimensions.
+#include <cuda_bf16.h>
+
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 
@@ -15,19 +25,40 @@
 namespace strand::kernels::cuda {
 namespace {
 
+// Row kernels: a block per row (grid-strided over y), its threads over the columns: no
+// division per element.
+constexpr int kRowThreads = 128;
+dim3 row_grid(int64_t rows) { return dim3(1, static_cast<unsigned>(std::clamp<int64_t>(rows, 1, 65535))); }
+
 // y[i, j] = (replace ? 0 : y[i, j]) + bias[j] (bias may be null: then only the replace).
-// Grid-stride over the rows * cols elements of y, consecutive threads on consecutive columns.
 __global__ void add_bias_kernel(float* __restrict__ y, int64_t rows, int64_t cols, int64_t ld,
                                 const float* __restrict__ bias, bool replace) {
-  const int64_t total = rows * cols;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += stride) {
-    const int64_t i = idx / cols, j = idx - i * cols;
-    float* out = y + i * ld + j;
-    const float base = replace ? 0.0f : *out;
-    *out = bias ? base + bias[j] : base;
+  for (int64_t i = blockIdx.y; i < rows; i += gridDim.y) {
+    float* row = y + i * ld;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float base = replace ? 0.0f : row[j];
+      row[j] = bias ? base + bias[j] : base;
+    }
   }
 }
+
+// y[i, j] = bf16(x[i * ld + j]): a strided [rows, cols] view to a compact bf16 copy.
+__global__ void to_bf16_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int64_t ld,
+                               __nv_bfloat16* __restrict__ y) {
+  for (int64_t i = blockIdx.y; i < rows; i += gridDim.y) {
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) y[i * cols + j] = __float2bfloat16_rn(x[i * ld + j]);
+  }
+}
+
+const __nv_bfloat16* to_bf16(ConstMatF m, Workspace::Slot slot, Workspace& ws, cudaStream_t stream) {
+  auto* out = static_cast<__nv_bfloat16*>(ws.scratch(slot, static_cast<size_t>(m.rows * m.cols) * 2));
+  // [rows, cols] fp32 (ld) -> [rows, cols] bf16 (compact)
+  to_bf16_kernel<<<row_grid(m.rows), kRowThreads, 0, stream>>>(m.data, m.rows, m.cols, m.ld, out);
+  STRAND_CUDA_CHECK(cudaGetLastError());
+  return out;
+}
+
+constexpr int64_t kReducedMinColumns = 64;
 
 // cuBLAS takes 32-bit dimensions and leading dimensions.
 int to_int(int64_t v, const char* what) {
@@ -38,7 +69,8 @@ int to_int(int64_t v, const char* what) {
 }  // namespace
 
 // x [M, K], w [N, K], bias [N], y [M, N]
-void linear(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream) {
+void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handle, cudaStream_t stream,
+            Workspace& ws) {
   check(p);
   const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   if (m == 0 || n == 0) return;
@@ -46,20 +78,36 @@ void linear(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream) {
     // An empty sum: y = (accumulate ? y : 0) + bias. cuBLAS is not asked (lda would be 0).
     if (p.accumulate && !p.bias) return;
     // y [M, N] (+)= bias [N]
-    add_bias_kernel<<<grid_blocks(m * n), kBlockThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, !p.accumulate);
+    add_bias_kernel<<<row_grid(m), kRowThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, !p.accumulate);
     STRAND_CUDA_CHECK(cudaGetLastError());
     return;
   }
   const float alpha = 1.0f, beta = p.accumulate ? 1.0f : 0.0f;
   // Column-major: C[N, M] (ldc = y.ld) = A^T · B with A = w as [K, N] (lda = w.ld) and
   // B = x as [K, M] (ldb = x.ld); beta = 0 never reads y.
+  const void* a_ptr = p.w.data;
+  const void* b_ptr = p.x.data;
+  int64_t lda = p.w.ld, ldb = p.x.ld;
+  cudaDataType_t operand_type = CUDA_R_32F;
+  cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
+  if (n < kReducedMinColumns) precision = GemmPrecision::kFp32;
+  switch (precision) {
+    case GemmPrecision::kFp32: break;
+    case GemmPrecision::kTf32: compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;
+    case GemmPrecision::kBf16:
+      a_ptr = to_bf16(p.w, Workspace::kGemmW, ws, stream);
+      b_ptr = to_bf16(p.x, Workspace::kGemmX, ws, stream);
+      lda = ldb = k;
+      operand_type = CUDA_R_16BF;
+      break;
+  }
   STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, to_int(n, "N"), to_int(m, "M"), to_int(k, "K"),
-                                   &alpha, p.w.data, CUDA_R_32F, to_int(p.w.ld, "w.ld"), p.x.data, CUDA_R_32F,
-                                   to_int(p.x.ld, "x.ld"), &beta, p.y.data, CUDA_R_32F, to_int(p.y.ld, "y.ld"),
-                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                   &alpha, a_ptr, operand_type, to_int(lda, "w.ld"), b_ptr, operand_type,
+                                   to_int(ldb, "x.ld"), &beta, p.y.data, CUDA_R_32F, to_int(p.y.ld, "y.ld"), compute,
+                                   CUBLAS_GEMM_DEFAULT));
   if (p.bias) {
     // y [M, N] += bias [N]
-    add_bias_kernel<<<grid_blocks(m * n), kBlockThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, false);
+    add_bias_kernel<<<row_grid(m), kRowThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, false);
     STRAND_CUDA_CHECK(cudaGetLastError());
   }
 }

@@ -1,19 +1,29 @@
-// selective_scan on the GPU. The recurrence is sequential in the position, parallel in
-// everything else: one thread per (sequence, channel d, state n), the N states of a channel
-// in one group of next_pow2(N) consecutive lanes of a warp (N <= 32; lanes n >= N are padding
-// that hold h = 0 and add 0). Every thread walks all L positions in processing order with its
-// h[d, n] in a register; at each position the group sums C[t, n] * h[n] with a butterfly of
-// __shfl_xor_sync and its lane 0 writes y[t, d].
+// selective_scan on the GPU, chunked along the sequence so that one long record fills the GPU.
 //
-// The loop is latency-bound, so positions are taken kChunk at a time: the chunk's inputs (u,
-// delta, B, C, z rows) are loaded first, all independent, then the chunk's steps run from
-// registers. Chunking changes no arithmetic. The state update uses explicitly rounded
-// multiplies and adds in the reference's order (no FMA contraction), so tiling a record is
-// bitwise exact and y-empty runs give the same h_out bitwise; expf/log1pf differ from the
-// CPU's by an ulp or two, and the sum over n runs in butterfly rather than index order.
+// The recurrence h_t = a_t * h_{t-1} + b_t (a_t = exp(dt_t * A[d, n]), b_t = dt_t * B[t, n] *
+// u[t, d]) is linear in h, so a run of positions maps an entering state h to
+// (prod a_t) * h + local, where local is the run's own state from h = 0 and
+// prod a_t = exp(A[d, n] * sum dt_t). Each sequence's positions (in processing order, so the
+// reverse direction is the same code walking rows backwards) are cut into `chunks` chunks of
+// `chunk_len`:
+//   1. chunk_pass<false>: one thread per (sequence, chunk, channel d) runs its chunk from h = 0
+//      with the channel's N states in registers, keeping local[n] and sum dt;
+//   2. carry_kernel: one thread per (sequence, d, n) walks the chunks in order from h_in and
+//      stores the state entering every chunk (start), and h_out after the last;
+//   3. chunk_pass<true>: the same threads as 1 rerun their chunk from start, now writing y.
+// A state-only call (y empty: the model's checkpoint sweep) stops after 2. h_out always comes
+// from 2, so it is the same bitwise with or without y. Chunks start where the call's rows
+// start, so cutting a record into tiles changes the rounding of the result (not its value
+// beyond fp32 rounding); the parity tests state the tolerance.
 //
-// Every thread runs the same trip count (all sequences have length L), so the shuffles are
-// reached by every lane of every warp, active or not. Offsets are 64-bit throughout.
+// Per position a thread computes dt once for its channel (softplus of delta + bias, or of the
+// fused dt_proj: delta = dt_in[t, :] . dt_w[d, :], with dt_w's row in registers for ranks up to
+// kRegRank) and then its N states. The rows' dt_in, B and C, the same for every channel of the
+// block, are staged in shared memory kSub positions at a time, zero-padded to multiples of 4 so
+// that every thread reads them as broadcast float4s. exp(dt * A) is exp2(dt * A * log2(e))
+// with A pre-scaled per thread. The chunk length is chosen so that the chunk passes run whole
+// waves of resident blocks. Offsets are 64-bit throughout.
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
@@ -22,15 +32,21 @@
 namespace strand::kernels::cuda {
 namespace {
 
-constexpr int kScanThreads = 128;  // a multiple of 32, so a group never straddles warps
-constexpr int kChunk = 8;          // positions whose inputs are loaded together
-constexpr unsigned kFullMask = 0xffffffffu;
-constexpr int64_t kMaxState = 32;
+constexpr int kThreads = 128;       // channels per block
+constexpr int kSub = 32;            // positions staged in shared memory at a time
+constexpr int64_t kMinChunk = 32;   // positions per chunk, at least
+constexpr int64_t kMaxChunk = 4096;
+constexpr int kCarryUnroll = 16;    // chunks whose inputs the carry kernel loads together
+constexpr int kRegRank = 16;        // fused dt_proj ranks up to this keep dt_w in registers
+constexpr int64_t kMaxState = 64;
+constexpr float kLog2e = 1.4426950408889634f;
 
-// Plain pointers and strides for the kernel (the Mat views' methods are host code).
+// Plain pointers and strides for the kernels (the Mat views' methods are host code).
 struct ScanArgs {
   const float* u = nullptr;
-  const float* delta = nullptr;
+  const float* delta = nullptr;       // null: fused dt_proj
+  const float* dt_in = nullptr;
+  const float* dt_w = nullptr;
   const float* delta_bias = nullptr;  // [D] or null
   const float* A = nullptr;
   const float* B = nullptr;
@@ -38,114 +54,312 @@ struct ScanArgs {
   const float* Dskip = nullptr;  // [D] or null
   const float* z = nullptr;      // null: no gate
   float* y = nullptr;            // null: state only
-  int64_t u_ld = 0, delta_ld = 0, A_ld = 0, B_ld = 0, C_ld = 0, z_ld = 0, y_ld = 0;
-  int64_t dim = 0, nstate = 0, len = 0;
-  int64_t channels = 0;  // S * D: groups with work
-  bool reverse = false;
+  int64_t u_ld = 0, delta_ld = 0, dt_in_ld = 0, dt_w_ld = 0, A_ld = 0, B_ld = 0, C_ld = 0, z_ld = 0, y_ld = 0;
+  int64_t dim = 0, len = 0;
+  int nstate = 0, rank = 0;  // rank 0: delta given
+  int rank_pad = 0;          // rank rounded up to a multiple of 4 (staged dt_in columns)
+  bool reverse = false, accumulate = false;
+  int64_t chunk_len = 0, chunks = 0;
+  // [S, chunks, D, N] local states (pass 1) and entering states (pass 2); [S, chunks, D] sum dt.
+  float* chunk_local = nullptr;
+  float* chunk_start = nullptr;
+  float* chunk_dt = nullptr;
   const float* h_in = nullptr;  // [S, D, N] or null (zeros)
   float* h_out = nullptr;       // [S, D, N] or null; may equal h_in
+
+  __device__ int64_t row_of(int64_t s, int64_t q) const { return s * len + (reverse ? len - 1 - q : q); }
 };
 
-// PyTorch's F.softplus with threshold 20 and F.silu, as the reference writes them.
-__device__ __forceinline__ float softplus(float v) {
-  return v > 20.0f ? v : log1pf(expf(v));
+// PyTorch's F.softplus with threshold 20 and F.silu, as the reference writes them (the silu's
+// division approximate: 2 ulp, and 0 once exp(-v) > 2^126, where silu(v) < 1e-36 anyway).
+__device__ __forceinline__ float softplus(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
+__device__ __forceinline__ float silu(float v) { return __fdividef(v, 1.0f + expf(-v)); }
+// 2^x on the special-function unit (one instruction, ~2 ulp); results below 2^-126 flush to 0,
+// which as a decay factor is as good as its denormal value.
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
-__device__ __forceinline__ float silu(float v) {
-  return v / (1.0f + expf(-v));
-}
 
-// kGroup = lanes per channel = next_pow2(N) (1, 2, 4, ..., 32).
-template <int kGroup>
-__global__ void __launch_bounds__(kScanThreads) scan_kernel(const ScanArgs a) {
-  const int64_t thread = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t g = thread / kGroup;  // s * D + d
-  const int64_t n = thread % kGroup;  // state index (>= N: padding lane)
-  const bool channel_ok = g < a.channels;
-  const bool lane_ok = channel_ok && n < a.nstate;
-  const int64_t s = channel_ok ? g / a.dim : 0;
-  const int64_t d = channel_ok ? g - s * a.dim : 0;
-  const bool want_y = a.y != nullptr;
-  const bool gate = a.z != nullptr;
+// Passes 1 (kOutput false) and 3 (true). Grid: x = S * chunks, y = channel blocks.
+// kN: the state count padded to a multiple of 4 (padding states have A = 0 and B = C = 0, so
+// they stay 0 and add 0). kR: how delta comes: 0 given; kRegRank the fused dt_proj with this
+// thread's dt_w row in registers (rank <= kRegRank); -1 fused with dt_w staged in shared memory.
+template <int kN, int kR, bool kOutput>
+__global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
+  extern __shared__ float4 smem4[];
+  float* const smem = reinterpret_cast<float*>(smem4);
+  const int64_t s = blockIdx.x / a.chunks, c = blockIdx.x - s * a.chunks;
+  const int tid = threadIdx.x;
+  const int64_t d = int64_t(blockIdx.y) * kThreads + tid;
+  const bool active = d < a.dim;
+  const int nstate = a.nstate, rank = a.rank, rank_pad = a.rank_pad;
+  const int row_floats = rank_pad + kN * (kOutput ? 2 : 1);  // a multiple of 4
+  float* const s_w = smem;                                    // [rank][kThreads] when kR < 0
+  float* const s_rows = smem + (kR < 0 ? rank * kThreads : 0);  // [kSub][row_floats]
+  // [kSub][kThreads] each: the threads' own columns of u, delta, z and y (for accumulate),
+  // loaded kSub rows at a time so that the loads are in flight together.
+  float* const s_u = s_rows + kSub * row_floats;
+  float* const s_delta = s_u + kSub * kThreads;
+  float* const s_z = s_delta + (kR == 0 ? kSub * kThreads : 0);
+  float* const s_y = s_z + (kOutput && a.z ? kSub * kThreads : 0);
+  const bool read_y = kOutput && a.accumulate;
 
-  const float a_dn = lane_ok ? a.A[d * a.A_ld + n] : 0.0f;
-  const float dt_bias = channel_ok && a.delta_bias ? a.delta_bias[d] : 0.0f;
-  const float d_skip = channel_ok && a.Dskip ? a.Dskip[d] : 0.0f;
-  // This thread's element of the state is read here and written at the end by this thread
-  // alone, so h_out == h_in is safe.
-  float h = lane_ok && a.h_in ? a.h_in[g * a.nstate + n] : 0.0f;
-  const int64_t first_row = s * a.len;
-
-  for (int64_t q0 = 0; q0 < a.len; q0 += kChunk) {
-    float u_c[kChunk], delta_c[kChunk], b_c[kChunk], c_c[kChunk], z_c[kChunk];
+  float w[kR > 0 ? kR : 1];
+  if constexpr (kR > 0) {
 #pragma unroll
-    for (int i = 0; i < kChunk; ++i) {
-      const int64_t q = q0 + i;
-      u_c[i] = delta_c[i] = b_c[i] = c_c[i] = z_c[i] = 0.0f;
-      if (channel_ok && q < a.len) {
-        const int64_t row = first_row + (a.reverse ? a.len - 1 - q : q);
-        u_c[i] = a.u[row * a.u_ld + d];
-        delta_c[i] = a.delta[row * a.delta_ld + d];
-        if (lane_ok) {
-          b_c[i] = a.B[row * a.B_ld + n];
-          if (want_y) c_c[i] = a.C[row * a.C_ld + n];
-        }
-        if (want_y && gate) z_c[i] = a.z[row * a.z_ld + d];
+    for (int r = 0; r < kR; ++r) w[r] = active && r < rank ? a.dt_w[d * a.dt_w_ld + r] : 0.0f;
+  } else if constexpr (kR < 0) {
+    for (int r = 0; r < rank; ++r) s_w[r * kThreads + tid] = active ? a.dt_w[d * a.dt_w_ld + r] : 0.0f;
+  }
+
+  const int64_t chunk_base = (s * a.chunks + c) * a.dim + (active ? d : 0);
+  float a2[kN], h[kN];
+#pragma unroll
+  for (int n = 0; n < kN; ++n) {
+    a2[n] = active && n < nstate ? a.A[d * a.A_ld + n] * kLog2e : 0.0f;
+    h[n] = kOutput && active && n < nstate ? a.chunk_start[chunk_base * nstate + n] : 0.0f;
+  }
+  const float dt_bias = active && a.delta_bias ? a.delta_bias[d] : 0.0f;
+  const float d_skip = active && a.Dskip ? a.Dskip[d] : 0.0f;
+  float sum_dt = 0.0f;
+
+  const int64_t q_begin = c * a.chunk_len;
+  const int64_t q_end = q_begin + a.chunk_len < a.len ? q_begin + a.chunk_len : a.len;
+  // This thread's column of u, delta, z, y, walked one row per position in processing order.
+  const int64_t row0 = a.row_of(s, q_begin), dir = a.reverse ? -1 : 1;
+  const float* u_p = a.u + row0 * a.u_ld + d;
+  const float* delta_p = kR == 0 ? a.delta + row0 * a.delta_ld + d : nullptr;
+  const float* z_p = kOutput && a.z ? a.z + row0 * a.z_ld + d : nullptr;
+  float* y_p = kOutput ? a.y + row0 * a.y_ld + d : nullptr;
+  for (int64_t q0 = q_begin; q0 < q_end; q0 += kSub) {
+    const int count = q_end - q0 < kSub ? static_cast<int>(q_end - q0) : kSub;
+    __syncthreads();  // the previous round's rows are consumed
+    for (int idx = tid; idx < count * row_floats; idx += kThreads) {
+      const int i = idx / row_floats, j = idx - i * row_floats;
+      const int64_t row = a.row_of(s, q0 + i);
+      float v = 0.0f;
+      if (j < rank_pad) {
+        if (j < rank) v = a.dt_in[row * a.dt_in_ld + j];
+      } else if (j < rank_pad + kN) {
+        if (j - rank_pad < nstate) v = a.B[row * a.B_ld + (j - rank_pad)];
+      } else if (j - rank_pad - kN < nstate) {
+        v = a.C[row * a.C_ld + (j - rank_pad - kN)];
       }
+      s_rows[idx] = v;
     }
-#pragma unroll
-    for (int i = 0; i < kChunk; ++i) {
-      const int64_t q = q0 + i;
-      if (q >= a.len) break;  // the same for every thread: all lanes reach the shuffles
-      const float dt = softplus(a.delta_bias ? __fadd_rn(delta_c[i], dt_bias) : delta_c[i]);
-      const float du = __fmul_rn(dt, u_c[i]);
-      // h = exp(dt * A) * h + B * du
-      h = __fadd_rn(__fmul_rn(expf(__fmul_rn(dt, a_dn)), h), __fmul_rn(b_c[i], du));
-      if (!want_y) continue;
-      float acc = lane_ok ? __fmul_rn(c_c[i], h) : 0.0f;
-#pragma unroll
-      for (int offset = kGroup / 2; offset > 0; offset /= 2) {
-        acc = __fadd_rn(acc, __shfl_xor_sync(kFullMask, acc, offset));
+    if (active) {
+      // u, delta, z, y [rows, D]: this thread's column, count rows in processing order
+#pragma unroll 8
+      for (int i = 0; i < count; ++i) {
+        s_u[i * kThreads + tid] = u_p[i * dir * a.u_ld];
+        if (kR == 0) s_delta[i * kThreads + tid] = delta_p[i * dir * a.delta_ld];
+        if (kOutput && z_p) s_z[i * kThreads + tid] = z_p[i * dir * a.z_ld];
+        if (read_y) s_y[i * kThreads + tid] = y_p[i * dir * a.y_ld];
       }
-      if (n == 0 && channel_ok) {
-        const int64_t row = first_row + (a.reverse ? a.len - 1 - q : q);
-        if (a.Dskip) acc = __fadd_rn(acc, __fmul_rn(d_skip, u_c[i]));
-        if (gate) acc = __fmul_rn(acc, silu(z_c[i]));
-        a.y[row * a.y_ld + d] = acc;
+      u_p += count * dir * a.u_ld;
+      if (kR == 0) delta_p += count * dir * a.delta_ld;
+      if (kOutput && z_p) z_p += count * dir * a.z_ld;
+    }
+    __syncthreads();
+    if (!active) continue;
+    for (int i = 0; i < count; ++i) {
+      const float* staged = s_rows + i * row_floats;
+      float delta = 0.0f;
+      if constexpr (kR > 0) {
+        const float4* dt4 = reinterpret_cast<const float4*>(staged);
+#pragma unroll
+        for (int r4 = 0; r4 < kR / 4; ++r4) {
+          if (4 * r4 < rank_pad) {
+            const float4 v = dt4[r4];
+            delta = fmaf(v.x, w[4 * r4], delta);
+            delta = fmaf(v.y, w[4 * r4 + 1], delta);
+            delta = fmaf(v.z, w[4 * r4 + 2], delta);
+            delta = fmaf(v.w, w[4 * r4 + 3], delta);
+          }
+        }
+      } else if constexpr (kR < 0) {
+        for (int r = 0; r < rank; ++r) delta = fmaf(staged[r], s_w[r * kThreads + tid], delta);
+      } else {
+        delta = s_delta[i * kThreads + tid];
+      }
+      const float u = s_u[i * kThreads + tid];
+      const float dt = softplus(a.delta_bias ? delta + dt_bias : delta);
+      const float du = dt * u;
+      if (!kOutput) sum_dt += dt;
+      const float4* b4 = reinterpret_cast<const float4*>(staged + rank_pad);
+      const float4* c4 = b4 + kN / 4;
+      float acc = 0.0f;
+#pragma unroll
+      for (int n4 = 0; n4 < kN / 4; ++n4) {
+        const float4 b = b4[n4];
+        const float bv[4] = {b.x, b.y, b.z, b.w};
+        float cv[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (kOutput) {
+          const float4 cc = c4[n4];
+          cv[0] = cc.x, cv[1] = cc.y, cv[2] = cc.z, cv[3] = cc.w;
+        }
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const int n = 4 * n4 + k;
+          h[n] = fmaf(exp2_ftz(dt * a2[n]), h[n], bv[k] * du);
+          if (kOutput) acc = fmaf(cv[k], h[n], acc);
+        }
+      }
+      if (kOutput) {
+        if (a.Dskip) acc = fmaf(d_skip, u, acc);
+        if (z_p) acc *= silu(s_z[i * kThreads + tid]);
+        *y_p = read_y ? s_y[i * kThreads + tid] + acc : acc;
+        y_p += dir * a.y_ld;
       }
     }
   }
-  if (lane_ok && a.h_out) a.h_out[g * a.nstate + n] = h;
+  if (!kOutput && active) {
+#pragma unroll
+    for (int n = 0; n < kN; ++n)
+      if (n < nstate) a.chunk_local[chunk_base * nstate + n] = h[n];
+    a.chunk_dt[chunk_base] = sum_dt;
+  }
 }
 
-int next_pow2(int64_t v) {
-  int p = 1;
-  while (p < v) p *= 2;
+// Pass 2: one thread per (s, d, n), chunks in order. The chunks' inputs do not depend on the
+// state, so kCarryUnroll of them are loaded before the dependent multiply-adds.
+__global__ void carry_kernel(const ScanArgs a, int64_t states) {
+  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;  // (s * D + d) * N + n
+  if (idx >= states) return;
+  const int64_t n = idx % a.nstate, sd = idx / a.nstate, s = sd / a.dim, d = sd - s * a.dim;
+  const float a2 = a.A[d * a.A_ld + n] * kLog2e;
+  float h = a.h_in ? a.h_in[idx] : 0.0f;
+  for (int64_t c0 = 0; c0 < a.chunks; c0 += kCarryUnroll) {
+    float local[kCarryUnroll], decay[kCarryUnroll];
+#pragma unroll
+    for (int j = 0; j < kCarryUnroll; ++j) {
+      const int64_t base = (s * a.chunks + c0 + j) * a.dim + d;
+      const bool ok = c0 + j < a.chunks;
+      local[j] = ok ? a.chunk_local[base * a.nstate + n] : 0.0f;
+      decay[j] = ok ? exp2_ftz(a.chunk_dt[base] * a2) : 1.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < kCarryUnroll; ++j) {
+      if (c0 + j >= a.chunks) break;
+      a.chunk_start[((s * a.chunks + c0 + j) * a.dim + d) * a.nstate + n] = h;
+      h = fmaf(decay[j], h, local[j]);
+    }
+  }
+  if (a.h_out) a.h_out[idx] = h;
+}
+
+int padded_state(int64_t n) {
+  int p = 4;
+  while (p < n) p *= 2;
   return p;
 }
 
-template <int kGroup>
-void launch(const ScanArgs& a, cudaStream_t stream) {
-  const int64_t threads = a.channels * kGroup;
-  const int64_t blocks = (threads + kScanThreads - 1) / kScanThreads;
-  STRAND_ASSERT(blocks <= 0x7fffffff, "selective_scan (cuda): ", blocks, " blocks exceed the grid limit");
-  // u, delta, z, y [S * L, D]; A [D, N]; B, C [S * L, N]; h [S, D, N]:
-  // one thread per (s, d, n padded to kGroup), kScanThreads per block.
-  scan_kernel<kGroup><<<static_cast<unsigned>(blocks), kScanThreads, 0, stream>>>(a);
+// Shared memory of a chunk pass; `widest`: as if z and accumulate were on (pass 3's most).
+template <int kN, int kR, bool kOutput>
+size_t chunk_smem(const ScanArgs& a, bool widest = false) {
+  const bool z = kOutput && (a.z || widest), y = kOutput && (a.accumulate || widest);
+  const size_t columns = 1 + (kR == 0) + z + y;  // u, delta, z, y
+  return sizeof(float) * ((kR < 0 ? size_t(a.rank) * kThreads : 0) + size_t(kSub) * (a.rank_pad + kN * (kOutput ? 2 : 1)) +
+                          columns * kSub * kThreads);
+}
+
+// Blocks of the pass resident on the GPU at its widest, so that the chunking (and with it the
+// rounding of h_out) is the same whether y, z or accumulate are asked for or not.
+template <int kN, int kR, bool kOutput>
+int resident_blocks(const ScanArgs& a, int sm_count) {
+  const size_t smem = chunk_smem<kN, kR, kOutput>(a, true);
+  if (smem > 48 * 1024)
+    STRAND_CUDA_CHECK(cudaFuncSetAttribute(chunk_pass<kN, kR, kOutput>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(smem)));
+  int per_sm = 0;
+  STRAND_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, chunk_pass<kN, kR, kOutput>, kThreads, smem));
+  STRAND_ASSERT(per_sm > 0, "selective_scan (cuda): the chunk kernel does not fit a multiprocessor (", smem,
+                " bytes of shared memory)");
+  return per_sm * sm_count;
+}
+
+// Positions per chunk. A chunk pass takes (waves of resident blocks) x (chunk length) time and
+// the carry kernel about kCarryStepCost positions' worth per chunk, so among chunk counts
+// that fill whole waves (1 to kMaxWaves of them) the cheapest is taken; the length is a
+// multiple of kSub.
+int64_t chunk_length(int64_t seqs, int64_t len, int64_t dim, int64_t resident) {
+  constexpr int kMaxWaves = 8;
+  constexpr double kCarryStepCost = 0.25;
+  const int64_t channel_blocks = (dim + kThreads - 1) / kThreads;
+  int64_t best = kMaxChunk;
+  double best_cost = 1e300;
+  for (int waves = 1; waves <= kMaxWaves; ++waves) {
+    const int64_t chunks_wanted = std::max<int64_t>(1, waves * resident / (seqs * channel_blocks));
+    int64_t chunk = (len + chunks_wanted - 1) / chunks_wanted;
+    chunk = std::clamp<int64_t>((chunk + kSub - 1) / kSub * kSub, kMinChunk, kMaxChunk);
+    const int64_t chunks = (len + chunk - 1) / chunk;
+    const int64_t blocks = seqs * chunks * channel_blocks;
+    const double cost = double((blocks + resident - 1) / resident) * double(chunk) + kCarryStepCost * double(chunks);
+    if (cost < best_cost) best_cost = cost, best = chunk;
+  }
+  return best;
+}
+
+template <int kN, int kR, bool kOutput>
+void launch_chunk_pass(const ScanArgs& a, int64_t seqs, cudaStream_t stream) {
+  const size_t smem = chunk_smem<kN, kR, kOutput>(a);
+  const int64_t blocks_x = seqs * a.chunks, blocks_y = (a.dim + kThreads - 1) / kThreads;
+  STRAND_ASSERT(blocks_x <= 0x7fffffff && blocks_y <= 65535, "selective_scan (cuda): grid ", blocks_x, " x ",
+                blocks_y, " exceeds the limits");
+  // u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N]:
+  // one thread per (s, chunk, d), kThreads channels per block.
+  chunk_pass<kN, kR, kOutput><<<dim3(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y)), kThreads,
+                                smem, stream>>>(a);
   STRAND_CUDA_CHECK(cudaGetLastError());
+}
+
+template <int kN, int kR>
+void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
+  const int resident = std::min(resident_blocks<kN, kR, false>(a, ws.sm_count()),
+                                resident_blocks<kN, kR, true>(a, ws.sm_count()));
+  a.chunk_len = chunk_length(seqs, a.len, a.dim, resident);
+  a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
+  const size_t states = static_cast<size_t>(seqs * a.chunks * a.dim);
+  a.chunk_local = static_cast<float*>(ws.scratch(Workspace::kScanChunkLocal, states * a.nstate * sizeof(float)));
+  a.chunk_start = static_cast<float*>(ws.scratch(Workspace::kScanChunkStart, states * a.nstate * sizeof(float)));
+  a.chunk_dt = static_cast<float*>(ws.scratch(Workspace::kScanChunkDt, states * sizeof(float)));
+
+  launch_chunk_pass<kN, kR, false>(a, seqs, stream);
+  const int64_t total_states = seqs * a.dim * a.nstate;
+  // chunk_local, chunk_dt -> chunk_start, h_out: one thread per (s, d, n)
+  carry_kernel<<<grid_blocks(total_states), kBlockThreads, 0, stream>>>(a, total_states);
+  STRAND_CUDA_CHECK(cudaGetLastError());
+  if (a.y) launch_chunk_pass<kN, kR, true>(a, seqs, stream);
+}
+
+template <int kN>
+void run_delta(const ScanArgs& a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
+  if (a.rank == 0)
+    run<kN, 0>(a, seqs, stream, ws);
+  else if (a.rank <= kRegRank)
+    run<kN, kRegRank>(a, seqs, stream, ws);
+  else
+    run<kN, -1>(a, seqs, stream, ws);
 }
 
 }  // namespace
 
-// u, delta, z, y [S * L, D]; A [D, N]; B, C [S * L, N]; h [S, D, N]
-void selective_scan(const ScanParams& p, cudaStream_t stream) {
+// u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N];
+// h [S, D, N]
+void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws) {
   check(p);
   const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols;
   STRAND_ASSERT(nstate <= kMaxState, "selective_scan (cuda): d_state ", nstate, " > ", kMaxState,
-                " is not supported (one warp per channel at most)");
+                " is not supported");
   if (rows == 0 || dim == 0) return;
+  const int64_t seqs = rows / p.seq_len;
   ScanArgs a;
   a.u = p.u.data;
   a.delta = p.delta.data;
+  a.dt_in = p.dt_in.data;
+  a.dt_w = p.dt_w.data;
   a.delta_bias = p.delta_bias;
   a.A = p.A.data;
   a.B = p.B.data;
@@ -155,25 +369,28 @@ void selective_scan(const ScanParams& p, cudaStream_t stream) {
   a.y = p.y.data;
   a.u_ld = p.u.ld;
   a.delta_ld = p.delta.ld;
+  a.dt_in_ld = p.dt_in.ld;
+  a.dt_w_ld = p.dt_w.ld;
   a.A_ld = p.A.ld;
   a.B_ld = p.B.ld;
   a.C_ld = p.C.ld;
   a.z_ld = p.z.ld;
   a.y_ld = p.y.ld;
   a.dim = dim;
-  a.nstate = nstate;
   a.len = p.seq_len;
-  a.channels = rows / p.seq_len * dim;
+  a.nstate = static_cast<int>(nstate);
+  a.rank = p.delta.empty() ? static_cast<int>(p.dt_in.cols) : 0;
   a.reverse = p.reverse;
+  a.accumulate = p.accumulate;
   a.h_in = p.h_in;
   a.h_out = p.h_out;
-  switch (next_pow2(nstate)) {
-    case 1: launch<1>(a, stream); break;
-    case 2: launch<2>(a, stream); break;
-    case 4: launch<4>(a, stream); break;
-    case 8: launch<8>(a, stream); break;
-    case 16: launch<16>(a, stream); break;
-    case 32: launch<32>(a, stream); break;
+  a.rank_pad = (a.rank + 3) / 4 * 4;
+  switch (padded_state(nstate)) {
+    case 4: run_delta<4>(a, seqs, stream, ws); break;
+    case 8: run_delta<8>(a, seqs, stream, ws); break;
+    case 16: run_delta<16>(a, seqs, stream, ws); break;
+    case 32: run_delta<32>(a, seqs, stream, ws); break;
+    case 64: run_delta<64>(a, seqs, stream, ws); break;
     default: STRAND_ASSERT(false, "selective_scan (cuda): d_state ", nstate);
   }
 }

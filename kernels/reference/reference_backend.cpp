@@ -1,8 +1,10 @@
 // The scalar reference backend: one plain loop nest per op, written straight from the
 // formulas of ops.h, the ground truth the fast backends are tested against. Arithmetic is
-// fp32 as in the PyTorch reference, except two long sums accumulated in double: the GEMM dot
-// products and the RMSNorm mean of squares. Short sums (the conv taps, the scan's sum over
-// the d_state states) are fp32 in index order, as the fast backends do them.
+// fp32 as in the PyTorch reference, except the dot products and the RMSNorm mean of squares,
+// accumulated in double: the GEMM's, and the scan's fused dt_proj (the same dot product as the
+// linear it replaces). Short sums (the conv taps, the scan's sum over the d_state states) are
+// fp32 in index order, as the fast backends do them. Built with -ffp-contract=off
+// (kernels/CMakeLists.txt): no FMA even with -march=native, so that y += v is a separate add.
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -60,7 +62,16 @@ void conv1d_silu(const ConvParams& p) {
   }
 }
 
-// u, delta, z, y [S * L, D]; A [D, N]; B, C [S * L, N]; h [S, D, N].
+// delta[row, d], given or through the fused dt_proj: a dot product over r = 0..R-1 accumulated
+// in double, as linear() does, so that the fused scan equals linear-then-scan bitwise here.
+float scan_delta(const ScanParams& p, int64_t row, int64_t d) {
+  if (!p.delta.empty()) return p.delta.at(row, d);
+  double acc = 0.0;
+  for (int64_t r = 0; r < p.dt_in.cols; ++r) acc += double(p.dt_in.at(row, r)) * double(p.dt_w.at(d, r));
+  return float(acc);
+}
+
+// u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N]; h [S, D, N].
 void selective_scan(const ScanParams& p) {
   check(p);
   const int64_t dim = p.u.cols, nstate = p.A.cols, len = p.seq_len;
@@ -72,7 +83,8 @@ void selective_scan(const ScanParams& p) {
       for (int64_t q = 0; q < len; ++q) {
         const int64_t row = s * len + (p.reverse ? len - 1 - q : q);
         const float u = p.u.at(row, d);
-        const float dt = softplus(p.delta_bias ? p.delta.at(row, d) + p.delta_bias[d] : p.delta.at(row, d));
+        const float delta = scan_delta(p, row, d);
+        const float dt = softplus(p.delta_bias ? delta + p.delta_bias[d] : delta);
         const float du = dt * u;
         float acc = 0.0f;
         for (int64_t n = 0; n < nstate; ++n) {
@@ -82,7 +94,7 @@ void selective_scan(const ScanParams& p) {
         if (p.y.empty()) continue;
         if (p.Dskip) acc += p.Dskip[d] * u;
         if (!p.z.empty()) acc *= silu(p.z.at(row, d));
-        p.y.at(row, d) = acc;
+        p.y.at(row, d) = p.accumulate ? p.y.at(row, d) + acc : acc;
       }
       if (p.h_out) {
         for (int64_t n = 0; n < nstate; ++n) p.h_out[(s * dim + d) * nstate + n] = h[n];

@@ -98,7 +98,7 @@ TEST(Cli, EveryCommandHasHelpNamingItsOptions) {
        {"-m,--model", "--fasta", "--gff", "--genbank", "--classes", "--holdout", "contig|region", "-o,--output",
         "--threads", "--device"}},
       {"info", {"MODEL", "-m,--model"}},
-      {"bench", {"-m,--model", "--lengths", "--device", "--threads", "-o,--output"}},
+      {"bench", {"-m,--model", "--lengths", "--device", "--precision", "--threads", "-o,--output"}},
   };
   ASSERT_EQ(expected.size(), kCommands.size());
   for (const auto& [command, options] : expected) {
@@ -176,6 +176,8 @@ TEST(Cli, ValidatesCommonOptions) {
   expect_error("score -f ref.fa --batch 0 in.vcf", {"--batch", "0"});
   expect_error("bench -v -q", {"-q/--quiet", "-v/--verbose"});
   expect_error("generate --seed -1", {"--seed", "-1"});
+  expect_error("bench --precision fp16", {"--precision", "fp16", "bf16"});
+  expect_error("bench --precision bf16", {"--precision bf16", "--device cuda"});  // the CPU is fp32 only
 }
 
 TEST(Cli, ValidatesJobOptions) {

@@ -9,12 +9,15 @@
 //     reference's std::exp formula).
 //   selective_scan: y <= 1e-6, h_out <= 1e-5 (exp_fast, softplus_fast and silu_fast are within
 //     a few ulp of the std:: formulas, the AVX2 kernel uses FMA; both the AVX2 and the portable
-//     kernels are checked).
+//     kernels are checked). The same with the fused dt_proj (R = 1, 16, 33): its fp32 sum over r
+//     against the reference's double sum moves delta by a few ulp, well inside these bounds.
+//     accumulate: bitwise equal to a separate add of the same backend's plain result.
 //   add_rms_norm: <= 1e-6 (the double mean of squares is summed in another order).
 //   linear: <= 1e-6 (fp32 Eigen GEMM against a double-accumulated reference).
 // Thread counts (arenas of 1 and 4 threads): bitwise identical for every op, GEMM included
 // (its blocks depend on the shapes only). Tiling a sequence (rows [0, T) then [T, L) with the
-// state carried; reverse: [T, L) first): bitwise identical for scan and conv.
+// state carried; reverse: [T, L) first): bitwise identical for scan (fused dt_proj and
+// accumulate included) and conv.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -248,16 +251,22 @@ class BaselineScan final : public Backend {
   void flip(const FlipParams&) override {}
 };
 
+// flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate (onto a random y). rank > 0:
+// delta through the fused dt_proj of that rank (dt_in a column slice of xdbl = dt | B | C).
 void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
-                float delta_mean = 0.0f) {
-  const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
-  SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " reverse "
-                                  << reverse << " gate " << gate << " bias " << bias << " skip " << skip << " state "
-                                  << state);
-  const ScanData data(rng, seqs, len, dim, nstate, delta_mean);
-  auto run = [&](Backend& backend, int threads, std::vector<float>& h_out) {
-    Buffer y(seqs * len, dim + 1);
-    ScanParams p = data.params(y.view().col_slice(0, dim), reverse, gate, bias, skip);
+                float delta_mean = 0.0f, int64_t rank = 0) {
+  const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16,
+             accumulate = flags & 32, fused = rank > 0;
+  SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " R " << rank
+                                  << " reverse " << reverse << " gate " << gate << " bias " << bias << " skip " << skip
+                                  << " state " << state << " accumulate " << accumulate);
+  const ScanData data(rng, seqs, len, dim, nstate, delta_mean, rank);
+  Buffer y0(seqs * len, dim, dim + 1);
+  if (accumulate) fill_normal(rng, y0);
+  auto run = [&](Backend& backend, int threads, std::vector<float>& h_out, bool add) {
+    Buffer y = y0;
+    ScanParams p = data.params(y.view(), reverse, gate, bias, skip, fused);
+    p.accumulate = add;
     h_out.assign(data.h_in.size(), -1.0f);
     p.h_in = state ? data.h_in.data() : nullptr;
     p.h_out = h_out.data();
@@ -266,22 +275,35 @@ void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
     return y;
   };
   std::vector<float> h_ref, h_one, h_many, h_base;
-  const Buffer ref = run(reference(), 1, h_ref), one = run(cpu(), 1, h_one), many = run(cpu(), 4, h_many);
+  const Buffer ref = run(reference(), 1, h_ref, accumulate), one = run(cpu(), 1, h_one, accumulate),
+               many = run(cpu(), 4, h_many, accumulate);
   const Difference dy = compare(one, ref), dh = compare(h_one, h_ref);
   EXPECT_LE(dy.relative, kTolerance) << "y: " << describe(dy);
   EXPECT_LE(dh.relative, kStateTolerance) << "h_out: " << describe(dh);
   // The portable kernel too, whatever this CPU would pick.
   BaselineScan baseline;
-  const Buffer base = run(baseline, 1, h_base);
+  const Buffer base = run(baseline, 1, h_base, accumulate);
   const Difference db = compare(base, ref);
   EXPECT_LE(db.relative, kTolerance) << "baseline y: " << describe(db);
   EXPECT_LE(compare(h_base, h_ref).relative, kStateTolerance);
   EXPECT_TRUE(compare(many, one).bitwise);
   EXPECT_TRUE(compare(h_many, h_one).bitwise);
+  if (accumulate) {
+    // y += v is y0 + (the scan into a fresh y), one add, bitwise, in both kernels.
+    for (Backend* backend : {static_cast<Backend*>(&cpu()), static_cast<Backend*>(&baseline)}) {
+      std::vector<float> unused;
+      const Buffer plain = run(*backend, 1, unused, false);
+      Buffer sum = y0;
+      for (int64_t i = 0; i < sum.rows; ++i) {
+        for (int64_t c = 0; c < dim; ++c) sum.at(i, c) += plain.at(i, c);
+      }
+      EXPECT_TRUE(compare(backend == &baseline ? base : one, sum).bitwise) << backend->name() << ": y += v";
+    }
+  }
   // State only (y empty, as the forward pass's checkpoint sweep asks): the same h_out, bitwise.
   const auto state_only = [&](Backend& backend) {
     Buffer unused(seqs * len, dim);
-    ScanParams p = data.params(unused.view(), reverse, gate, bias, skip);
+    ScanParams p = data.params(unused.view(), reverse, gate, bias, skip, fused);
     p.y = MatF();
     std::vector<float> h(data.h_in.size(), -1.0f);
     p.h_in = state ? data.h_in.data() : nullptr;
@@ -300,41 +322,71 @@ TEST(CpuScan, MatchesReference) {
   for (int64_t len : kLengths) {
     for (int64_t dim : {1, 33, 70}) {
       for (int64_t nstate : {16, 7, 1}) {
-        check_scan(rng, 1 + flags % 2, len, dim, nstate, flags % 32);
+        check_scan(rng, 1 + flags % 2, len, dim, nstate, flags % 64);
         ++flags;
       }
     }
   }
-  for (int f = 0; f < 32; ++f) check_scan(rng, 2, 129, 37, 16, f);  // every option combination
+  for (int f = 0; f < 64; ++f) check_scan(rng, 2, 129, 37, 16, f);  // every option combination
   check_scan(rng, 1, 300, 20, 16, 0b11111, 21.0f);                  // dt above the softplus threshold
   check_scan(rng, 1, 100000, 5, 16, 0b01110);
   check_scan(rng, 1, 100000, 5, 16, 0b11111);
 }
 
+// delta through the fused dt_proj (ranks 1, 16 = Caduceus' d_model 256 / 16, and 33: more than
+// one vector of r), against the reference's double-accumulated dot product.
+TEST(CpuScan, FusedDtProjMatchesReference) {
+  std::mt19937 rng(32);
+  int flags = 0;
+  for (int64_t rank : {1, 16, 33}) {
+    for (int64_t len : {1, 7, 128, 4097}) {
+      for (int64_t dim : {1, 33, 70}) {
+        check_scan(rng, 1 + flags % 3, len, dim, flags % 2 ? 16 : 7, flags % 64, 0.0f, rank);
+        flags += 5;
+      }
+    }
+  }
+  for (int f = 0; f < 64; ++f) check_scan(rng, 3, 65, 37, 16, f, 0.0f, 16);  // every option combination
+  check_scan(rng, 1, 300, 20, 16, 0b111111, 21.0f, 16);                      // dt around the threshold
+  check_scan(rng, 1, 100000, 5, 16, 0b101110, 0.0f, 16);
+}
+
+// Tiles with the state carried equal one pass, bitwise: the explicit delta, and the fused
+// dt_proj accumulating onto y (the reverse direction's mixer output).
 TEST(CpuScan, TilesCarryStateExactly) {
   std::mt19937 rng(31);
   const int64_t len = 1000, dim = 45, nstate = 16;
-  const ScanData data(rng, 1, len, dim, nstate);
-  for (bool reverse : {false, true}) {
-    for (int64_t tile : {1, 128, 333, 999}) {
-      Buffer whole(len, dim), tiled(len, dim);
-      std::vector<float> h_whole(dim * nstate), h(data.h_in);
-      ScanParams p = data.params(whole.view(), reverse, true, true, true);
-      p.h_in = data.h_in.data();
-      p.h_out = h_whole.data();
-      cpu().selective_scan(p);
-      std::vector<std::pair<int64_t, int64_t>> tiles = {{0, tile}, {tile, len - tile}};
-      if (reverse) std::swap(tiles[0], tiles[1]);
-      for (auto [r0, rows] : tiles) {
-        ScanParams t = data.params(tiled.view(), reverse, true, true, true);
-        for (ConstMatF* m : {&t.u, &t.delta, &t.B, &t.C, &t.z}) *m = m->row_slice(r0, rows);
-        t.y = t.y.row_slice(r0, rows);
-        t.seq_len = rows;
-        t.h_in = t.h_out = h.data();
-        cpu().selective_scan(t);
+  const ScanData data(rng, 1, len, dim, nstate, 0.0f, 16);
+  Buffer y0(len, dim);
+  fill_normal(rng, y0);
+  for (bool fused : {false, true}) {
+    for (bool reverse : {false, true}) {
+      for (int64_t tile : {1, 128, 333, 999}) {
+        Buffer whole = y0, tiled = y0;
+        std::vector<float> h_whole(dim * nstate), h(data.h_in);
+        ScanParams p = data.params(whole.view(), reverse, true, true, true, fused);
+        p.accumulate = fused;
+        p.h_in = data.h_in.data();
+        p.h_out = h_whole.data();
+        cpu().selective_scan(p);
+        std::vector<std::pair<int64_t, int64_t>> tiles = {{0, tile}, {tile, len - tile}};
+        if (reverse) std::swap(tiles[0], tiles[1]);
+        for (auto [r0, rows] : tiles) {
+          ScanParams t = data.params(tiled.view(), reverse, true, true, true, fused);
+          for (ConstMatF* m : {&t.u, &t.delta, &t.dt_in, &t.B, &t.C, &t.z}) {
+            if (!m->empty()) *m = m->row_slice(r0, rows);
+          }
+          t.y = t.y.row_slice(r0, rows);
+          t.accumulate = fused;
+          t.seq_len = rows;
+          t.h_in = t.h_out = h.data();
+          cpu().selective_scan(t);
+        }
+        const std::string where =
+            "tile " + std::to_string(tile) + " reverse " + std::to_string(reverse) + " fused " + std::to_string(fused);
+        EXPECT_TRUE(compare(tiled, whole).bitwise) << where;
+        EXPECT_TRUE(compare(h, h_whole).bitwise) << where;
       }
-      EXPECT_TRUE(compare(tiled, whole).bitwise) << "tile " << tile << " reverse " << reverse;
-      EXPECT_TRUE(compare(h, h_whole).bitwise) << "tile " << tile << " reverse " << reverse;
     }
   }
 }
@@ -447,13 +499,16 @@ TEST(CpuThroughput, DISABLED_GemmAndScan) {
                   2.0 * m * k * n / s * 1e-9);
     }
     const int64_t len = 8192, dim = 512, nstate = 16;
-    const ScanData data(rng, 1, len, dim, nstate);
+    const ScanData data(rng, 1, len, dim, nstate, 0.0f, 16);
     Buffer y(len, dim);
-    const double s = best_seconds(3, [&] {
-      in_arena(arena_threads, [&] { cpu().selective_scan(data.params(y.view(), false, true, true, true)); });
-    });
-    std::printf("scan      threads %d  L %ld D %ld N %ld: %.3g (D*N elements)/s, %.1f us per position\n", arena_threads,
-                long(len), long(dim), long(nstate), double(len) * dim * nstate / s, s / len * 1e6);
+    for (bool fused : {false, true}) {
+      const double s = best_seconds(3, [&] {
+        in_arena(arena_threads, [&] { cpu().selective_scan(data.params(y.view(), false, true, true, true, fused)); });
+      });
+      std::printf("scan      threads %d  L %ld D %ld N %ld%s: %.3g (D*N elements)/s, %.1f us per position\n",
+                  arena_threads, long(len), long(dim), long(nstate), fused ? " R 16 fused" : "",
+                  double(len) * dim * nstate / s, s / len * 1e6);
+    }
     Buffer cx(len, 2 * dim), cy(len, 2 * dim);
     fill_normal(rng, cx);
     const std::vector<float> w = normal_vector(rng, 2 * dim * 4), b = normal_vector(rng, 2 * dim);

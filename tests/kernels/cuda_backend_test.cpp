@@ -7,16 +7,18 @@
 // writes past its columns is caught by the sentinel).
 //
 // Tolerances (||cuda - cpu|| / ||cpu|| per output, max |cuda - cpu| printed on failure):
-//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than Eigen's).
+//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than Eigen's); tf32 <= 2e-3
+//     and bf16 <= 1e-2 (and above 1e-5: the tensor-core path really ran).
 //   conv1d_silu: <= 1e-6 (the same sums in the same order; expf against silu_fast);
 //     its state_out: bitwise (copies of inputs).
-//   selective_scan: y <= 1e-5, h_out <= 1e-5 (expf/log1pf against the CPU's fast forms, the
-//     sum over the states in butterfly order).
+//   selective_scan: y <= 1e-5, h_out <= 1e-5 (exp2 with pre-scaled A and the chunked carry
+//     against the CPU's step-by-step fast forms; the fused dt_proj summed in another order).
 //   add_rms_norm: y <= 1e-6; residual_out bitwise (one fp32 add).
 //   embedding, elementwise, flip: bitwise.
 // On the GPU itself: a record processed in two tiles with the state carried (through one
-// device buffer as both state_in and state_out) equals one pass bitwise, for scan and conv; a
-// state-only scan gives the h_out of the full scan bitwise.
+// device buffer as both state_in and state_out) equals one pass bitwise for the conv and
+// within 1e-6 for the scan (chunks move with the tile start); a state-only scan gives the
+// h_out of the full scan bitwise.
 //
 // Every test skips when no CUDA device is visible (and in builds without CUDA).
 #include <gtest/gtest.h>
@@ -49,8 +51,13 @@ using test::ScanViews;
 using test::views;
 
 constexpr double kLinearTolerance = 1e-5;
+// Products of TF32 (10-bit mantissa) and bf16 (7-bit) roundings of normal operands, summed in
+// fp32: ~2^-11 and ~2^-8 relative per product, less after summation.
+constexpr double kTf32LinearTolerance = 2e-3;
+constexpr double kBf16LinearTolerance = 1e-2;
 constexpr double kConvTolerance = 1e-6;
 constexpr double kScanTolerance = 1e-5;
+constexpr double kScanTileTolerance = 1e-6;
 constexpr double kNormTolerance = 1e-6;
 const int64_t kLengths[] = {1, 7, 127, 2048, 2049};
 constexpr int64_t kLongRows = 1000003;
@@ -65,6 +72,13 @@ Backend& cpu() {
 Backend& gpu() {
   static Backend* const backend = make_cuda_backend(0).release();
   return *backend;
+}
+// The same device with tensor-core GEMMs (device memory is shared by all backends of a device).
+Backend& gpu_in(GemmPrecision precision) {
+  if (precision == GemmPrecision::kFp32) return gpu();
+  static Backend* const tf32 = make_cuda_backend(0, GemmPrecision::kTf32).release();
+  static Backend* const bf16 = make_cuda_backend(0, GemmPrecision::kBf16).release();
+  return precision == GemmPrecision::kTf32 ? *tf32 : *bf16;
 }
 
 // ---- device copies ----------------------------------------------------------------------------
@@ -111,7 +125,7 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   EXPECT_EQ(be.name(), "cuda:0");
   EXPECT_FALSE(be.host_memory());
   EXPECT_FALSE(be.concurrent_calls());
-  EXPECT_EQ(be.default_tile_rows(), 131072);
+  EXPECT_EQ(be.default_tile_rows(), 65536);
   EXPECT_EQ(be.allocate(0), nullptr);
   be.deallocate(nullptr);
 
@@ -139,6 +153,23 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   be.fill_zero(nullptr, 0);
 }
 
+TEST(CudaBackend, CountsItsMemory) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  auto be = make_cuda_backend(0);
+  EXPECT_EQ(be->memory_use().current_bytes, 0u);
+  {
+    DeviceBuffer<float> a(*be, 1 << 20), b(*be, 1 << 18);
+    EXPECT_EQ(be->memory_use().current_bytes, 5u << 20);
+    EXPECT_EQ(be->memory_use().peak_bytes, 5u << 20);
+  }
+  EXPECT_EQ(be->memory_use().current_bytes, 0u);
+  EXPECT_EQ(be->memory_use().peak_bytes, 5u << 20);
+  be->reset_peak();
+  EXPECT_EQ(be->memory_use().peak_bytes, 0u);
+  EXPECT_EQ(be->gemm_precision(), GemmPrecision::kFp32);
+  EXPECT_EQ(make_cuda_backend(0, GemmPrecision::kBf16)->gemm_precision(), GemmPrecision::kBf16);
+}
+
 TEST(CudaBackend, BadOrdinalThrows) {
   if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   EXPECT_THROW(make_cuda_backend(99), strand::Error);
@@ -150,10 +181,12 @@ TEST(CudaBackend, BadOrdinalThrows) {
 }
 
 // ---- linear -----------------------------------------------------------------------------------
+using kernels::GemmPrecision;
 
-void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strided, bool bias, bool accumulate) {
+void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strided, bool bias, bool accumulate,
+                  GemmPrecision precision = GemmPrecision::kFp32) {
   SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " strided " << strided << " bias " << bias
-                                  << " accumulate " << accumulate);
+                                  << " accumulate " << accumulate << " " << to_string(precision));
   // Strided: x and w with padded rows, y a column slice of a wider matrix.
   Buffer x(m, k, strided ? k + 5 : k), w(n, k, strided ? k + 3 : k), y0(m, strided ? n + 9 : n);
   fill_normal(rng, x);
@@ -167,11 +200,23 @@ void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strid
 
   const DeviceMat dx(x), dw(w), dy(y0);
   const DeviceBuffer<float> db = to_device(b);
-  gpu().linear({dx.cview(), dw.cview(), bias ? db.data() : nullptr, dy.view().col_slice(c0, n), accumulate});
+  gpu_in(precision).linear({dx.cview(), dw.cview(), bias ? db.data() : nullptr, dy.view().col_slice(c0, n), accumulate});
+  gpu_in(precision).synchronize();  // its own stream: dy.download() waits for gpu()'s only
   const Buffer got = dy.download();
 
   const Difference d = compare(got, want);
-  EXPECT_LE(d.relative, kLinearTolerance) << describe(d);
+  const double tolerance = precision == GemmPrecision::kFp32   ? kLinearTolerance
+                           : precision == GemmPrecision::kTf32 ? kTf32LinearTolerance
+                                                               : kBf16LinearTolerance;
+  EXPECT_LE(d.relative, tolerance) << describe(d);
+  // Reduced precision is really reduced (the tensor-core path ran) where it applies (N >= 64).
+  if (precision != GemmPrecision::kFp32 && k >= 64 && n >= 64 && !accumulate) {
+    EXPECT_GT(d.relative, kLinearTolerance);
+  }
+  // Products with fewer columns stay fp32 in every mode.
+  if (n < 64) {
+    EXPECT_LE(d.relative, kLinearTolerance);
+  }
   EXPECT_TRUE(got.padding_intact());
 }
 
@@ -193,6 +238,21 @@ TEST(CudaLinear, MatchesCpu) {
   check_linear(rng, 129, 0, 5, true, true, true);     // K = 0: y += bias
   check_linear(rng, 129, 0, 5, false, false, false);  // K = 0: y = 0
   check_linear(rng, 0, 16, 5, false, true, false);    // M = 0: nothing
+}
+
+// tf32 and bf16 GEMMs: within their bounds of the fp32 CPU result, strided views included (bf16
+// copies the operands to compact scratch); products with fewer than 64 columns stay fp32.
+TEST(CudaLinear, ReducedPrecisionWithinBounds) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(11);
+  for (GemmPrecision precision : {GemmPrecision::kTf32, GemmPrecision::kBf16}) {
+    for (int f = 0; f < 8; ++f) check_linear(rng, 129, 70, 96, f & 1, f & 2, f & 4, precision);
+    check_linear(rng, 129, 70, 33, true, true, false, precision);  // few columns: fp32
+    check_linear(rng, 2049, 256, 1024, true, false, false, precision);
+    check_linear(rng, 4096, 512, 48, false, false, false, precision);
+    check_linear(rng, 7, 1, 5, true, true, false, precision);
+    check_linear(rng, 129, 0, 5, false, true, false, precision);
+  }
 }
 
 // ---- conv1d_silu ------------------------------------------------------------------------------
@@ -245,6 +305,8 @@ TEST(CudaConv, MatchesCpu) {
     for (int64_t len : {1, 2, 5}) check_conv(rng, {3, len, 37, 4, bool(f & 1), bool(f & 2), bool(f & 4), bool(f & 8)});
   }
   check_conv(rng, {2, 129, 33, 7, true, true, true, true});  // a longer kernel
+  check_conv(rng, {2, 129, 33, 9, true, true, true, true});  // past the register-window kernels
+  check_conv(rng, {3, 40, 33, 9, false, false, true, false});
   check_conv(rng, {1, kLongRows, 5, 4, false, true, true, true});
   check_conv(rng, {1, kLongRows, 5, 4, true, true, true, true});
 }
@@ -287,34 +349,40 @@ TEST(CudaConv, TilesCarryStateExactly) {
 
 // The same inputs in device memory.
 struct DeviceScanData {
-  DeviceMat xz, delta, dbc, a;
+  DeviceMat xz, delta, dbc, a, dt_w;
   DeviceBuffer<float> dt_bias, dskip, h_in;
   explicit DeviceScanData(const ScanData& d)
       : xz(d.xz),
         delta(d.delta),
         dbc(d.dbc),
         a(d.a),
+        dt_w(d.dt_w),
         dt_bias(to_device(d.dt_bias)),
         dskip(to_device(d.dskip)),
         h_in(to_device(d.h_in)) {}
 };
 
 ScanViews views(const DeviceScanData& d) {
-  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
+  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data(), d.dt_w.cview()};
 }
 
+// flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate onto a random y; rank > 0:
+// the fused dt_proj (delta = dt_in · dt_w^T) instead of an explicit delta.
 void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
-                float delta_mean = 0.0f) {
+                float delta_mean = 0.0f, int64_t rank = 0) {
   const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
-  SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " reverse "
-                                  << reverse << " gate " << gate << " bias " << bias << " skip " << skip << " state "
-                                  << state);
-  const ScanData data(rng, seqs, len, dim, nstate, delta_mean);
-  const Buffer y0(seqs * len, dim + 1);  // y is a column slice
+  const bool accumulate = flags & 32, fused = rank > 0;
+  SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " R " << rank
+                                  << " reverse " << reverse << " gate " << gate << " bias " << bias << " skip " << skip
+                                  << " state " << state << " accumulate " << accumulate);
+  const ScanData data(rng, seqs, len, dim, nstate, delta_mean, rank);
+  Buffer y0(seqs * len, dim + 1);  // y is a column slice
+  if (accumulate) fill_normal(rng, y0);
 
   Buffer want = y0;
   std::vector<float> h_want(data.h_in.size(), -1.0f);
-  ScanParams p = scan_params(data, views(data), want.view().col_slice(0, dim), reverse, gate, bias, skip);
+  ScanParams p = scan_params(data, views(data), want.view().col_slice(0, dim), reverse, gate, bias, skip, fused);
+  p.accumulate = accumulate;
   p.h_in = state ? data.h_in.data() : nullptr;
   p.h_out = h_want.data();
   cpu().selective_scan(p);
@@ -322,7 +390,8 @@ void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   const DeviceScanData dev(data);
   const DeviceMat dy(y0);
   DeviceBuffer<float> dh = to_device(std::vector<float>(data.h_in.size(), -1.0f));
-  ScanParams q = scan_params(data, views(dev), dy.view().col_slice(0, dim), reverse, gate, bias, skip);
+  ScanParams q = scan_params(data, views(dev), dy.view().col_slice(0, dim), reverse, gate, bias, skip, fused);
+  q.accumulate = accumulate;
   q.h_in = state ? dev.h_in.data() : nullptr;
   q.h_out = dh.data();
   gpu().selective_scan(q);
@@ -338,7 +407,7 @@ void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   const Buffer untouched(seqs * len, dim);
   const DeviceMat du(untouched);
   DeviceBuffer<float> dh2 = to_device(std::vector<float>(data.h_in.size(), -1.0f));
-  ScanParams r = scan_params(data, views(dev), du.view(), reverse, gate, bias, skip);
+  ScanParams r = scan_params(data, views(dev), du.view(), reverse, gate, bias, skip, fused);
   r.y = MatF();
   r.h_in = state ? dev.h_in.data() : nullptr;
   r.h_out = dh2.data();
@@ -366,8 +435,27 @@ TEST(CudaScan, MatchesCpu) {
   check_scan(rng, 1, kLongRows, 5, 16, 0b11111);
 }
 
-// Tiles with the state carried (h_in == h_out, one device buffer) equal one pass, bitwise.
-TEST(CudaScan, TilesCarryStateExactly) {
+// The fused dt_proj and accumulate, as the model calls the scan: R 16 (and odd ranks), every
+// option, both long and short records, the 131k model's channel count.
+TEST(CudaScan, FusedDtProjAndAccumulateMatchCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(32);
+  for (int f = 0; f < 64; ++f) check_scan(rng, 2, 129, 37, 16, f, 0.0f, 16);
+  for (int64_t rank : {1, 3, 33}) check_scan(rng, 3, 300, 70, 16, 0b111111 - (rank % 2), 0.0f, rank);
+  int i = 0;
+  for (int64_t len : kLengths) {
+    check_scan(rng, 1 + i % 2, len, 130, 16, 0b101110 | (i % 2), 0.0f, 16);
+    ++i;
+  }
+  check_scan(rng, 1, 65536, 512, 16, 0b111111, 0.0f, 16);
+  check_scan(rng, 1, 300, 20, 16, 0b111111, 21.0f, 16);  // dt above the softplus threshold
+  check_scan(rng, 1, kLongRows, 5, 16, 0b111110, 0.0f, 16);
+}
+
+// Tiles with the state carried (h_in == h_out, one device buffer) equal one pass to rounding:
+// the scan's chunks start where the call's rows start, so a tile boundary moves the points
+// where chunk states are combined (prod exp(dt A) * h + local instead of step by step).
+TEST(CudaScan, TilesCarryState) {
   if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   std::mt19937 rng(31);
   const int64_t len = 2049, dim = 45, nstate = 16;
@@ -393,8 +481,10 @@ TEST(CudaScan, TilesCarryStateExactly) {
         t.h_in = t.h_out = h.data();
         gpu().selective_scan(t);
       }
-      EXPECT_TRUE(compare(tiled.download(), whole.download()).bitwise) << "tile " << tile << " reverse " << reverse;
-      EXPECT_TRUE(compare(to_host(h), to_host(h_whole)).bitwise) << "tile " << tile << " reverse " << reverse;
+      const Difference dy = compare(tiled.download(), whole.download());
+      const Difference dh = compare(to_host(h), to_host(h_whole));
+      EXPECT_LE(dy.relative, kScanTileTolerance) << "tile " << tile << " reverse " << reverse << ": " << describe(dy);
+      EXPECT_LE(dh.relative, kScanTileTolerance) << "tile " << tile << " reverse " << reverse << ": " << describe(dh);
     }
   }
 }

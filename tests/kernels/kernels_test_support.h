@@ -108,30 +108,37 @@ struct ConvCase {
 
 // Selective-scan inputs laid out as the mixer has them: u and z column slices of in_proj's
 // output, B and C column slices of x_proj's output [rows, 3 + 2N], A strided, realistic dt_bias
-// and A = -(1..N) scaled. Views of them (ScanViews) may point at host or device copies.
+// and A = -(1..N) scaled. With dt_rank R > 0 the fused dt_proj's inputs too: x_proj's output is
+// then [rows, R + 2N] = dt_in | B | C exactly as Mamba's xdbl, and dt_w [D, R] is strided; their
+// product has mean delta_mean (dt_in ~ N(1, 1), dt_w ~ N(delta_mean / R, R^-1/2)). Views of them
+// (ScanViews) may point at host or device copies.
 struct ScanData;
 struct ScanViews {
   ConstMatF xz, delta, dbc, a;
   const float *dt_bias, *dskip;
+  ConstMatF dt_w = {};  // [D, R], when the data has a dt_rank
 };
 ScanViews views(const ScanData& d);
-ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias,
-                       bool skip);
+// fused: delta empty, dt_in (the dt columns of dbc) and dt_w given instead.
+ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias, bool skip,
+                       bool fused = false);
 
 struct ScanData {
-  int64_t seqs, len, dim, nstate;
-  Buffer xz, delta, dbc, a;
+  int64_t seqs, len, dim, nstate, rank;
+  Buffer xz, delta, dbc, a, dt_w;
   std::vector<float> dt_bias, dskip, h_in;
 
-  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f)
+  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f, int64_t dt_rank = 0)
       : seqs(s),
         len(l),
         dim(d),
         nstate(n),
+        rank(dt_rank),
         xz(s * l, 2 * d + 1),
         delta(s * l, d, d + 2),
-        dbc(s * l, 3 + 2 * n),
-        a(d, n, n + 1) {
+        dbc(s * l, dt_cols() + 2 * n),
+        a(d, n, n + 1),
+        dt_w(dt_rank > 0 ? Buffer(d, dt_rank, dt_rank + 1) : Buffer()) {
     fill_normal(rng, xz);
     fill_normal(rng, delta, delta_mean, 1.0f);
     fill_normal(rng, dbc);
@@ -144,31 +151,47 @@ struct ScanData {
     }
     dskip = normal_vector(rng, d, 1.0f, 0.5f);
     h_in = normal_vector(rng, s * d * n);
+    if (rank > 0) {
+      std::normal_distribution<float> dt_in(1.0f, 1.0f);
+      for (int64_t i = 0; i < dbc.rows; ++i) {
+        for (int64_t r = 0; r < rank; ++r) dbc.at(i, r) = dt_in(rng);
+      }
+      fill_normal(rng, dt_w, delta_mean / float(rank), 1.0f / std::sqrt(float(rank)));
+    }
   }
+  // Columns of dbc before B: dt_in's R, or 3 unused ones without a dt_rank.
+  int64_t dt_cols() const { return rank > 0 ? rank : 3; }
   // Params over the host copies.
-  ScanParams params(MatF y, bool reverse, bool gate, bool bias, bool skip) const {
-    return scan_params(*this, views(*this), y, reverse, gate, bias, skip);
+  ScanParams params(MatF y, bool reverse, bool gate, bool bias, bool skip, bool fused = false) const {
+    return scan_params(*this, views(*this), y, reverse, gate, bias, skip, fused);
   }
 };
 
 inline ScanViews views(const ScanData& d) {
-  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data()};
+  return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data(), d.dt_w.cview()};
 }
 
 inline ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias,
-                              bool skip) {
-  const int64_t dim = data.dim, n = data.nstate;
-  return ScanParams{v.xz.col_slice(1, dim),
-                    v.delta,
-                    bias ? v.dt_bias : nullptr,
-                    v.a,
-                    v.dbc.col_slice(3, n),
-                    v.dbc.col_slice(3 + n, n),
-                    skip ? v.dskip : nullptr,
-                    gate ? v.xz.col_slice(1 + dim, dim) : ConstMatF(),
-                    y,
-                    data.len,
-                    reverse};
+                              bool skip, bool fused) {
+  const int64_t dim = data.dim, n = data.nstate, b0 = data.dt_cols();
+  ScanParams p;
+  p.u = v.xz.col_slice(1, dim);
+  if (fused) {
+    p.dt_in = v.dbc.col_slice(0, data.rank);
+    p.dt_w = v.dt_w;
+  } else {
+    p.delta = v.delta;
+  }
+  p.delta_bias = bias ? v.dt_bias : nullptr;
+  p.A = v.a;
+  p.B = v.dbc.col_slice(b0, n);
+  p.C = v.dbc.col_slice(b0 + n, n);
+  p.Dskip = skip ? v.dskip : nullptr;
+  if (gate) p.z = v.xz.col_slice(1 + dim, dim);
+  p.y = y;
+  p.seq_len = data.len;
+  p.reverse = reverse;
+  return p;
 }
 
 // Runs f on an arena of `threads` threads (the CPU backend uses whatever arena it is called in).

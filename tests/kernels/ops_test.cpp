@@ -3,6 +3,7 @@
 // on its own first.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -127,14 +128,25 @@ TEST(ReferenceConv, HandComputedBothDirectionsWithState) {
 
 // One channel, one state, by hand: A = -1 and delta = 0 give dt = softplus(0) = ln 2 and
 // exp(dt * A) = 1/2.
+// A one-channel, one-state scan over the `rows` values of u, delta, B, C (one sequence).
+ScanParams single_channel(int64_t rows, const std::vector<float>& u, const std::vector<float>& delta,
+                          const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& c) {
+  ScanParams p;
+  p.u = ConstMatF(u.data(), rows, 1);
+  p.delta = ConstMatF(delta.data(), rows, 1);
+  p.A = ConstMatF(a.data(), 1, 1);
+  p.B = ConstMatF(b.data(), rows, 1);
+  p.C = ConstMatF(c.data(), rows, 1);
+  p.seq_len = rows;
+  return p;
+}
+
 TEST(ReferenceScan, HandComputedSingleChannelSingleState) {
   const double ln2 = std::numbers::ln2;
   const std::vector<float> u = {1, 2}, delta = {0, 0}, a = {-1}, b = {1, 1}, c = {1, 1};
   std::vector<float> y(2), h(1);
-  ScanParams p{ConstMatF(u.data(), 2, 1), ConstMatF(delta.data(), 2, 1), nullptr, ConstMatF(a.data(), 1, 1),
-               ConstMatF(b.data(), 2, 1), ConstMatF(c.data(), 2, 1),     nullptr, ConstMatF(),
-               MatF(y.data(), 2, 1)};
-  p.seq_len = 2;
+  ScanParams p = single_channel(2, u, delta, a, b, c);
+  p.y = MatF(y.data(), 2, 1);
   p.h_out = h.data();
   reference().selective_scan(p);
   // h0 = ln2 * 1; h1 = h0 / 2 + ln2 * 2 = 2.5 ln2
@@ -159,10 +171,7 @@ TEST(ReferenceScan, HandComputedSingleChannelSingleState) {
 
 TEST(ReferenceScan, RejectsAScanThatWantsNothing) {
   const std::vector<float> u = {1}, delta = {0}, a = {-1}, b = {1}, c = {1};
-  ScanParams p{ConstMatF(u.data(), 1, 1), ConstMatF(delta.data(), 1, 1), nullptr, ConstMatF(a.data(), 1, 1),
-               ConstMatF(b.data(), 1, 1), ConstMatF(c.data(), 1, 1),     nullptr, ConstMatF(),
-               MatF()};
-  p.seq_len = 1;
+  const ScanParams p = single_channel(1, u, delta, a, b, c);
   EXPECT_DEATH(reference().selective_scan(p), "selective_scan: neither y nor h_out is wanted");
 }
 
@@ -171,9 +180,13 @@ TEST(ReferenceScan, SoftplusThresholdIsTwenty) {
   for (float delta : {-30.0f, -3.0f, 0.5f, 19.9f, 20.0f, 20.001f, 35.0f}) {
     const std::vector<float> u = {1}, a = {-1e-3f}, bc = {1};
     std::vector<float> y(1);
-    ScanParams p{ConstMatF(u.data(), 1, 1),  ConstMatF(&delta, 1, 1),    nullptr, ConstMatF(a.data(), 1, 1),
-                 ConstMatF(bc.data(), 1, 1), ConstMatF(bc.data(), 1, 1), nullptr, ConstMatF(),
-                 MatF(y.data(), 1, 1)};
+    ScanParams p;
+    p.u = ConstMatF(u.data(), 1, 1);
+    p.delta = ConstMatF(&delta, 1, 1);
+    p.A = ConstMatF(a.data(), 1, 1);
+    p.B = ConstMatF(bc.data(), 1, 1);
+    p.C = ConstMatF(bc.data(), 1, 1);
+    p.y = MatF(y.data(), 1, 1);
     p.seq_len = 1;
     reference().selective_scan(p);  // from h = 0: y = dt * u * B * C = dt
     const float expected = delta > 20.0f ? delta : std::log1p(std::exp(delta));
@@ -181,16 +194,24 @@ TEST(ReferenceScan, SoftplusThresholdIsTwenty) {
   }
 }
 
-// An independent double-precision scan, straight from the formulas of ops.h.
+// An independent double-precision scan, straight from the formulas of ops.h: from h_in when
+// given, delta from dt_in and dt_w when it is not given itself.
 std::vector<double> scan_in_double(const ScanParams& p) {
   const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols, len = p.seq_len;
   std::vector<double> y(rows * dim);
   for (int64_t s = 0; s < rows / len; ++s) {
     for (int64_t d = 0; d < dim; ++d) {
       std::vector<double> h(nstate, 0.0);
+      if (p.h_in) std::copy_n(p.h_in + (s * dim + d) * nstate, nstate, h.begin());
       for (int64_t i = 0; i < len; ++i) {
         const int64_t t = s * len + (p.reverse ? len - 1 - i : i);
-        const double dt = softplus(double(p.delta.at(t, d)) + (p.delta_bias ? p.delta_bias[d] : 0.0));
+        double delta = 0.0;
+        if (p.delta.empty()) {
+          for (int64_t r = 0; r < p.dt_in.cols; ++r) delta += double(p.dt_in.at(t, r)) * p.dt_w.at(d, r);
+        } else {
+          delta = p.delta.at(t, d);
+        }
+        const double dt = softplus(delta + (p.delta_bias ? p.delta_bias[d] : 0.0));
         double out = 0.0;
         for (int64_t n = 0; n < nstate; ++n) {
           h[n] = std::exp(dt * p.A.at(d, n)) * h[n] + dt * p.B.at(t, n) * p.u.at(t, d);
@@ -217,14 +238,108 @@ TEST(ReferenceScan, MatchesDoublePrecisionFormula) {
   }
   const std::vector<float> bias = test::normal_vector(rng, dim), dskip = test::normal_vector(rng, dim);
   for (bool reverse : {false, true}) {
-    ScanParams p{u.cview(),    delta.cview(), bias.data(), a.cview(), b.cview(), c.cview(),
-                 dskip.data(), z.cview(),     y.view(),    len,       reverse};
+    ScanParams p;
+    p.u = u.cview();
+    p.delta = delta.cview();
+    p.delta_bias = bias.data();
+    p.A = a.cview();
+    p.B = b.cview();
+    p.C = c.cview();
+    p.Dskip = dskip.data();
+    p.z = z.cview();
+    p.y = y.view();
+    p.seq_len = len;
+    p.reverse = reverse;
     reference().selective_scan(p);
     const std::vector<double> expected = scan_in_double(p);
     std::vector<float> expected_f(expected.begin(), expected.end());
     const auto diff = compare(y.values(), expected_f);
     EXPECT_LT(diff.relative, 1e-6) << "reverse " << reverse;
   }
+}
+
+// The fused dt_proj is the linear it replaces followed by the scan with that delta: bitwise, as
+// the reference computes both dot products alike (in double, rounded once). And the fused scan
+// is within 1e-6 of the double formula, as the explicit one is. Ranks 1, 16 and 33; dt_in a
+// column slice of xdbl [rows, R + 2N] = dt | B | C, dt_w and delta strided; several sequences.
+TEST(ReferenceScan, FusedDtProjEqualsLinearThenScan) {
+  std::mt19937 rng(5);
+  int flags = 0;
+  for (int64_t rank : {1, 16, 33}) {
+    for (int64_t dim : {5, 33}) {
+      for (int i = 0; i < 4; ++i, flags += 3) {
+        const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
+        SCOPED_TRACE(testing::Message() << "R " << rank << " D " << dim << " flags " << flags);
+        const test::ScanData data(rng, 3, 20, dim, 7, 0.0f, rank);
+        const int64_t rows = data.seqs * data.len, states = int64_t(data.h_in.size());
+        Buffer y_fused(rows, dim, dim + 1), y_linear(rows, dim, dim + 1), delta(rows, dim, dim + 3);
+        std::vector<float> h_fused(states), h_linear(states), h_only(states);
+        ScanParams p = data.params(y_fused.view(), reverse, gate, bias, skip, true);
+        p.h_in = state ? data.h_in.data() : nullptr;
+        p.h_out = h_fused.data();
+        reference().selective_scan(p);
+
+        // [rows, D] delta = dt_in[rows, R] · dt_w[D, R]^T, then the scan with it.
+        reference().linear({p.dt_in, p.dt_w, nullptr, delta.view()});
+        ScanParams q = data.params(y_linear.view(), reverse, gate, bias, skip);
+        q.delta = delta.cview();
+        q.h_in = p.h_in;
+        q.h_out = h_linear.data();
+        reference().selective_scan(q);
+        EXPECT_TRUE(compare(y_fused, y_linear).bitwise);
+        EXPECT_EQ(h_fused, h_linear);
+        EXPECT_TRUE(y_fused.padding_intact());
+
+        const std::vector<double> expected = scan_in_double(p);
+        EXPECT_LT(compare(y_fused.values(), std::vector<float>(expected.begin(), expected.end())).relative, 1e-6);
+
+        // State only: the same h_out.
+        p.y = MatF();
+        p.h_out = h_only.data();
+        reference().selective_scan(p);
+        EXPECT_EQ(h_only, h_fused);
+      }
+    }
+  }
+}
+
+// y += v equals v into a fresh y and then a separate add, bitwise (gate on: the product that
+// an FMA would fuse with the add), with the explicit delta and the fused dt_proj.
+TEST(ReferenceScan, AccumulateIsASeparateAdd) {
+  std::mt19937 rng(6);
+  for (bool fused : {false, true}) {
+    for (bool reverse : {false, true}) {
+      const test::ScanData data(rng, 2, 30, 9, 5, 0.0f, 4);
+      const int64_t rows = data.seqs * data.len;
+      Buffer y0(rows, data.dim, data.dim + 2), plain(rows, data.dim);
+      fill_normal(rng, y0);
+      Buffer y = y0;
+      reference().selective_scan(data.params(plain.view(), reverse, true, true, true, fused));
+      ScanParams p = data.params(y.view(), reverse, true, true, true, fused);
+      p.accumulate = true;
+      reference().selective_scan(p);
+      Buffer sum = y0;
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t c = 0; c < data.dim; ++c) sum.at(i, c) += plain.at(i, c);
+      }
+      EXPECT_TRUE(compare(y, sum).bitwise) << "fused " << fused << " reverse " << reverse;
+      EXPECT_TRUE(y.padding_intact());
+    }
+  }
+}
+
+TEST(ReferenceScan, RejectsDeltaWithDtProjAndAccumulateWithoutY) {
+  std::mt19937 rng(7);
+  const test::ScanData data(rng, 1, 4, 3, 2, 0.0f, 2);
+  Buffer y(4, 3);
+  std::vector<float> h(data.h_in.size());
+  ScanParams both = data.params(y.view(), false, false, false, false);
+  both.dt_w = data.dt_w.cview();
+  EXPECT_DEATH(reference().selective_scan(both), "selective_scan: both delta and dt_in/dt_w are given");
+  ScanParams no_y = data.params(MatF(), false, false, false, false, true);
+  no_y.h_out = h.data();
+  no_y.accumulate = true;
+  EXPECT_DEATH(reference().selective_scan(no_y), "selective_scan: accumulate without y");
 }
 
 TEST(ReferenceNorm, HandComputedAndDirectFormula) {
