@@ -12,18 +12,24 @@
 //      conv and scan state entering every tile, its checkpoints;
 //   2. one left-to-right sweep over the tiles: the left-to-right mixer carries its state, the
 //      right-to-left one is recomputed on the tile from its checkpoint, both strand halves of a
-//      PS model run side by side, and the tile's residual update (the half swap of PS, or the
-//      final norm) is written into R in place: no later tile of this layer reads it.
+//      PS model run side by side, and out_proj adds the tile's mixer output into R in place (the
+//      residual add; the last block instead writes the final norm): no later tile of this
+//      layer reads those rows. The checkpoint sweep skips the first tile (its state after it
+//      is never used), so a record of one tile costs no extra sweep.
 // With tied in/out projections and the `add` strategy (the published models) the two
-// directions share one in_proj (x | z) and one out_proj (out = (y_fwd + y_rev) · W^T), so the
-// recomputation costs less than the projections it saves.
+// directions share one in_proj (x | z) and one out_proj (out = (y_fwd + y_rev) · W^T, the
+// second direction's scan adding onto the first's output), so the recomputation costs less
+// than the projections it saves. The per-tile delta matrix is never stored: the scan applies
+// dt_proj itself.
 //
 // RC-equivariant (PS) models without flips: the reverse-complement half of RCPSWrapper is the
 // same bidirectional mixer run with its directions swapped and with in_proj's columns and
 // out_proj's rows reversed (prepared once); RCPSEmbedding's second half is the column-reversed
 // embedding of the complemented token; the fused add+norm of RCPSMambaBlock swaps the two
 // channel halves of the residual stream at every block and normalises the second half with the
-// reversed weight (the final norm does not swap), as the reference does.
+// reversed weight (the final norm does not swap), as the reference does. The swap moves no
+// data: each block reads its halves from alternating columns (HalfPlan::col0), and the final
+// norm writes them back in order.
 #pragma once
 
 #include <cstdint>
