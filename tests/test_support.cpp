@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,17 @@ fs::path env_or(const char* name, const char* fallback) {
 }  // namespace
 
 fs::path source_dir() { return env_or("STRAND_SOURCE_DIR", STRAND_SOURCE_DIR); }
+
+std::vector<std::string> golden_models() {
+  std::vector<std::string> models;
+  const fs::path dir = source_dir() / "data" / "golden";
+  if (!fs::is_directory(dir)) return models;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (fs::exists(entry.path() / "config.json") && fs::exists(entry.path() / "outputs.safetensors"))
+      models.push_back(entry.path().filename().string());
+  std::sort(models.begin(), models.end());
+  return models;
+}
 fs::path binary_dir() { return fs::path(STRAND_BINARY_DIR); }
 
 fs::path fixture(std::string_view relative) {

@@ -24,6 +24,9 @@ fs::path binary_dir();
 fs::path fixture(std::string_view relative);
 // ../shared/data/<relative> (or $STRAND_SHARED_DATA/<relative>); empty when absent.
 fs::path shared_data(std::string_view relative);
+// Names of the golden models in data/golden/ (folders with config.json and
+// outputs.safetensors, tests/golden/make_golden.py), sorted; empty when there are none.
+std::vector<std::string> golden_models();
 
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {

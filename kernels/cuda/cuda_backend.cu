@@ -64,47 +64,32 @@ class CudaBackend final : public Backend {
   std::string name() const override { return cat("cuda:", ordinal_); }
   GemmPrecision gemm_precision() const override { return precision_; }
 
+  // Each op: enqueued on the stream; with STRAND_CUDA_PROFILE on, timed under kind() (a name
+  // built only then). The ops with scratch then note it in the memory use.
   void linear(const LinearParams& p) override {
-    activate();
-    profile_.begin(stream_);
-    cuda::linear(p, precision_, cublas_, stream_, *workspace_);
-    if (profile_.active()) profile_.end(stream_, cat("linear [", p.w.rows, " x ", p.x.cols, "]"));
+    op([&] { cuda::linear(p, precision_, cublas_, stream_, *workspace_); },
+       [&] { return cat("linear [", p.w.rows, " x ", p.x.cols, "]"); });
     note_scratch();
   }
   void conv1d_silu(const ConvParams& p) override {
-    activate();
-    profile_.begin(stream_);
-    cuda::conv1d_silu(p, stream_);
-    profile_.end(stream_, "conv1d_silu");
+    op([&] { cuda::conv1d_silu(p, stream_); }, [] { return std::string("conv1d_silu"); });
   }
   void selective_scan(const ScanParams& p) override {
-    activate();
-    profile_.begin(stream_);
-    cuda::selective_scan(p, stream_, *workspace_);
-    profile_.end(stream_, p.y.empty() ? "selective_scan (state only)" : "selective_scan");
+    op([&] { cuda::selective_scan(p, stream_, *workspace_); },
+       [&] { return std::string(p.y.empty() ? "selective_scan (state only)" : "selective_scan"); });
     note_scratch();
   }
   void add_rms_norm(const AddRmsNormParams& p) override {
-    activate();
-    profile_.begin(stream_);
-    cuda::add_rms_norm(p, stream_);
-    profile_.end(stream_, "add_rms_norm");
+    op([&] { cuda::add_rms_norm(p, stream_); }, [] { return std::string("add_rms_norm"); });
   }
   void embedding(const EmbeddingParams& p) override {
-    activate();
-    cuda::embedding(p, stream_);
+    op([&] { cuda::embedding(p, stream_); }, [] { return std::string("embedding"); });
   }
   void elementwise(const ElementwiseParams& p) override {
-    activate();
-    profile_.begin(stream_);
-    cuda::elementwise(p, stream_);
-    profile_.end(stream_, "elementwise");
+    op([&] { cuda::elementwise(p, stream_); }, [] { return std::string("elementwise"); });
   }
   void flip(const FlipParams& p) override {
-    activate();
-    profile_.begin(stream_);
-    cuda::flip(p, stream_);
-    profile_.end(stream_, "flip/copy");
+    op([&] { cuda::flip(p, stream_); }, [] { return std::string("flip/copy"); });
   }
 
   // ---- memory -----------------------------------------------------------------------------
@@ -170,10 +155,8 @@ class CudaBackend final : public Backend {
 
   void copy(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return;
-    activate();
-    profile_.begin(stream_);
-    STRAND_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
-    profile_.end(stream_, "memcpy d2d");
+    op([&] { STRAND_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_)); },
+       [] { return std::string("memcpy d2d"); });
   }
 
   void fill_zero(void* dst, size_t bytes) override {
@@ -195,6 +178,17 @@ class CudaBackend final : public Backend {
 
  private:
   void activate() const { STRAND_CUDA_CHECK(cudaSetDevice(ordinal_)); }
+  template <typename Launch, typename Kind>
+  void op(const Launch& launch, const Kind& kind) {
+    activate();
+    if (!profile_.active()) {
+      launch();
+      return;
+    }
+    profile_.begin(stream_);
+    launch();
+    profile_.end(stream_, kind());
+  }
   void update_peak() { peak_bytes_ = std::max(peak_bytes_, allocated_bytes_ + workspace_->bytes()); }
   void note_scratch() {
     std::lock_guard<std::mutex> lock(memory_mutex_);

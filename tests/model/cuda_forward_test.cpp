@@ -71,19 +71,10 @@ void compare_backends(const ModelWeights& weights, const std::vector<int32_t>& i
   }
 }
 
-std::vector<std::string> golden_models() {
-  std::vector<std::string> models;
-  const fs::path dir = test::source_dir() / "data" / "golden";
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (fs::exists(entry.path() / "config.json")) models.push_back(entry.path().filename().string());
-  std::sort(models.begin(), models.end());
-  return models;
-}
-
 TEST(CudaForward, GoldenModelsMatchCpu) {
   if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   const std::vector<int32_t> ids = chr20_ids(20000);
-  for (const std::string& name : golden_models()) {
+  for (const std::string& name : test::golden_models()) {
     SCOPED_TRACE(name);
     const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / name).string());
     // One tile, then tiles of 3,000 rows (the last one short); final, embedding and block 1.

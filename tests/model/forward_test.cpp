@@ -41,17 +41,6 @@ std::map<std::string, std::string> read_inputs() {
   return inputs;
 }
 
-std::vector<std::string> golden_models() {
-  std::vector<std::string> models;
-  const fs::path dir = test::source_dir() / "data" / "golden";
-  if (!fs::is_directory(dir)) return models;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (fs::exists(entry.path() / "config.json") && fs::exists(entry.path() / "outputs.safetensors"))
-      models.push_back(entry.path().filename().string());
-  std::sort(models.begin(), models.end());
-  return models;
-}
-
 std::vector<float> read_tensor(const SafetensorsFile& file, const std::string& name) {
   const StTensorInfo* t = file.find(name);
   if (t == nullptr) return {};
@@ -202,7 +191,7 @@ TEST_P(GoldenForward, PsIsReverseComplementEquivariant) {
 }
 
 std::vector<std::string> models_or_placeholder() {
-  auto models = golden_models();
+  auto models = test::golden_models();
   if (models.empty()) models.push_back("(none)");
   return models;
 }

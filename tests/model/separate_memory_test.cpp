@@ -122,18 +122,8 @@ class SeparateMemoryBackend final : public kernels::Backend {
   std::thread::id owner_ = std::this_thread::get_id();
 };
 
-std::vector<std::string> golden_models() {
-  std::vector<std::string> models;
-  const fs::path dir = test::source_dir() / "data" / "golden";
-  if (!fs::is_directory(dir)) return models;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (fs::exists(entry.path() / "config.json")) models.push_back(entry.path().filename().string());
-  std::sort(models.begin(), models.end());
-  return models;
-}
-
 TEST(SeparateMemory, ForwardPassEqualsTheHostBackendBitwise) {
-  const auto models = golden_models();
+  const auto models = test::golden_models();
   ASSERT_FALSE(models.empty()) << "no golden models in data/golden";
   std::mt19937 rng(5);
   std::vector<int32_t> ids(333);
