@@ -4,6 +4,9 @@
 
 #include "apps/commands.h"
 #include "apps/common_options.h"
+#include "core/error.h"
+#include "core/text.h"
+#include "pipelines/score.h"
 #include "pipelines/score_options.h"
 
 namespace strand::apps {
@@ -14,6 +17,7 @@ struct ScoreState {
   pipelines::ScoreOptions options;
   std::string window;
   std::string check_ref = "w";
+  std::string scores = "llr,edist";
   bool no_rc = false;
   bool no_version = false;
 };
@@ -26,16 +30,29 @@ int run_score_command(ScoreState& s, const Invocation& invocation) {
   o.output = s.common.output;
   o.regions = s.common.regions;
   o.compute = s.common.compute;
-  if (!s.window.empty()) o.window = parse_base_count(s.window, "--window");
+  if (!s.window.empty()) {
+    o.window = parse_base_count(s.window, "--window");
+    if (o.window < 2) fail("invalid --window ", s.window, ": must be >= 2");  // 0 would mean the default
+  }
   o.both_strands = !s.no_rc;
   o.check_ref = parse_choice(s.check_ref, "--check-ref",
                              {std::pair{"e", pipelines::CheckRef::kError},
                               {"w", pipelines::CheckRef::kWarn},
                               {"x", pipelines::CheckRef::kExclude}});
+  o.llr = o.edist = false;
+  for (const std::string_view tag : split(s.scores, ',')) {
+    if (tag == "llr") {
+      o.llr = true;
+    } else if (tag == "edist") {
+      o.edist = true;
+    } else {
+      fail("invalid --scores ", quote_for_message(s.scores), ": expected a comma-separated list of llr, edist");
+    }
+  }
   o.write_provenance = !s.no_version;
   o.command_line = invocation.command_line;
-  o.validate();
-  return not_implemented("score");
+  pipelines::run_score(o);
+  return 0;
 }
 
 }  // namespace
@@ -56,6 +73,9 @@ Command register_score(CLI::App& parent, const Invocation& invocation) {
                   "bases of context, the variant's first REF base at W/2 (default: the model's, else 1024)")
       ->type_name("W");
   cmd->add_flag("--no-rc", state->no_rc, "score the forward strand only (default: mean of both strands)");
+  cmd->add_option("--scores", state->scores,
+                  "tags to compute: llr (STRAND_LLR), edist (STRAND_EDIST), comma-separated (default: llr,edist)")
+      ->type_name("LIST");
   cmd->add_option("--check-ref", state->check_ref,
                   "REF not matching -f: e stop with an error, w warn and write '.' (default), x write '.' "
                   "silently; mismatches are counted in the summary")

@@ -13,7 +13,8 @@ std::string human_count(double value) {
   if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", value / 1e9);
   else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", value / 1e6);
   else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", value / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", value);
+  else if (a >= 10 || a == 0) std::snprintf(buf, sizeof buf, "%.0f", value);
+  else std::snprintf(buf, sizeof buf, "%.2g", value);  // slow rates: 0.15, 3.4
   return buf;
 }
 

@@ -164,6 +164,13 @@ void VcfWriter::add_header_line(std::string_view line) {
   append_line(line);
 }
 
+void VcfWriter::remove_header_lines(std::string_view key) {
+  STRAND_ASSERT(!header_written_, "remove_header_lines after write_header");
+  const std::string k(key);
+  bcf_hdr_remove(hdr_.get(), BCF_HL_GEN, k.c_str());
+  if (bcf_hdr_sync(hdr_.get()) < 0) fail("cannot update the VCF header for ", output_.final_path());
+}
+
 void VcfWriter::sync_with_input() {
   bool changed = false;
   for (int dict : {BCF_DT_ID, BCF_DT_CTG}) {

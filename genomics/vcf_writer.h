@@ -52,6 +52,8 @@ class VcfWriter {
   void add_info_float(std::string_view id, std::string_view number, std::string_view description);
   // Any "##key=value" line (provenance: ##strandVersion=..., ##strandCommand=...).
   void add_header_line(std::string_view line);
+  // Removes every "##key=value" line of this key (a rerun replacing its own provenance).
+  void remove_header_lines(std::string_view key);
   // Writes the header and, with an index, starts it (temporary name: output.companion()).
   void write_header();
 

@@ -31,6 +31,8 @@ struct Backbone::Workspace {
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
   int64_t conv_size = 0, state_size = 0;
+  // 0: one record, tiles carry the state; else the tile is independent sequences of this length.
+  int64_t batch_seq_len = 0;
 
   Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
@@ -216,6 +218,25 @@ Backbone::MixerView Backbone::view_of(const MixerWeights& m, bool reversed_half,
 }
 
 void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions& options) {
+  forward(ids, out, options, 0);
+}
+
+void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out, const ForwardOptions& options) {
+  const int64_t total = static_cast<int64_t>(ids.size());
+  STRAND_ASSERT(seq_len > 0 && total > 0 && total % seq_len == 0, "run_batch: ", total, " ids are not sequences of ",
+                seq_len);
+  STRAND_ASSERT(out.rows == total && out.cols == hidden_width(), "run_batch: output is [", out.rows, ", ", out.cols,
+                "], expected [", total, ", ", hidden_width(), "]");
+  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows();
+  const int64_t group = std::max<int64_t>(1, tile_rows / seq_len) * seq_len;
+  for (int64_t r0 = 0; r0 < total; r0 += group) {
+    const int64_t rows = std::min(group, total - r0);
+    forward(ids.subspan(static_cast<size_t>(r0), static_cast<size_t>(rows)), out.row_slice(r0, rows), options,
+            seq_len);
+  }
+}
+
+void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOptions& options, int64_t batch_seq_len) {
   const int64_t len = static_cast<int64_t>(ids.size());
   const int width = hidden_width();
   STRAND_ASSERT(len > 0, "empty record");
@@ -252,13 +273,13 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   embed(ids_resident, r, blocks > 0 && swaps_halves());
   if (blocks > 0) {
     const int64_t tile_rows =
-        std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
+        batch_seq_len > 0 ? len : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
     std::vector<Workspace> ws;
     bool second_output = false;
     for (const LayerPlan& layer : layers_)
       for (const HalfPlan& half : layer.halves) second_output |= half.passes == 2 && !half.summed_out_proj;
     for (size_t i = 0; i < layers_.front().halves.size(); ++i)
-      ws.emplace_back(backend_, tile_rows, config_, second_output);
+      ws.emplace_back(backend_, tile_rows, config_, second_output).batch_seq_len = batch_seq_len;
     for (size_t l = 0; l < blocks; ++l) {
       const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
                                 : final        ? Epilogue::kFinalNorm
@@ -324,7 +345,9 @@ void Backbone::run_layer(const LayerPlan& layer, MatF r, std::vector<Workspace>&
   const size_t halves = layer.halves.size();
   // Sweep 1: the right-to-left mixers' state entering each tile.
   const bool concurrent = backend_.concurrent_calls();
-  for_each_half(halves, concurrent, [&](size_t i) { record_checkpoints(layer.halves[i], r, ws[i], tile_rows); });
+  const bool batch = ws.front().batch_seq_len > 0;  // one tile of independent sequences: no state
+  if (!batch)
+    for_each_half(halves, concurrent, [&](size_t i) { record_checkpoints(layer.halves[i], r, ws[i], tile_rows); });
   // Sweep 2: tiles left to right; R's rows of a finished tile are no longer read by this layer.
   for (auto& w : ws) {
     for (auto& v : w.conv_state) backend_.fill_zero(v.data(), v.bytes());
@@ -382,7 +405,7 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
     y[m] = MatF(ws.y[onto_first ? 0 : m].data(), rows, di);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
-    if (half.reverse[m]) {
+    if (half.reverse[m] && ws.batch_seq_len == 0) {
       // Right to left: restart from the state recorded entering this tile.
       const float* saved = ws.checkpoint(tile);
       backend_.copy(conv_state, saved, ws.conv_state[m].bytes());
@@ -447,11 +470,13 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   cp.w = m.conv_w;
   cp.bias = m.conv_b;
   cp.y = xc;
-  cp.seq_len = rows;
+  // Independent sequences start from zero state and carry none out.
+  const bool batch = ws.batch_seq_len > 0;
+  cp.seq_len = batch ? ws.batch_seq_len : rows;
   cp.kernel = config_.mixer.d_conv;
   cp.reverse = reverse;
-  cp.state_in = conv_state;
-  cp.state_out = conv_state;
+  cp.state_in = batch ? nullptr : conv_state;
+  cp.state_out = batch ? nullptr : conv_state;
   backend_.conv1d_silu(cp);
 
   // [rows, rank + 2N] = x · x_proj^T: dt | B | C
@@ -471,11 +496,11 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   sp.Dskip = m.D;
   if (gate) sp.z = z;
   sp.y = y;
-  sp.seq_len = rows;
+  sp.seq_len = cp.seq_len;
   sp.reverse = reverse;
   sp.accumulate = accumulate;
-  sp.h_in = scan_state;
-  sp.h_out = scan_state;
+  sp.h_in = batch ? nullptr : scan_state;
+  sp.h_out = batch ? nullptr : scan_state;
   backend_.selective_scan(sp);
 }
 

@@ -73,6 +73,14 @@ class Backbone {
   // checked against the vocabulary (strand::Error naming the position).
   void run(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options = {});
 
+  // Final hidden states of many short independent sequences of one length (variant windows):
+  // ids [S * seq_len], sequence s at rows s * seq_len ...; out [S * seq_len, hidden_width] in
+  // host memory. Each sequence starts from zero state and carries nothing to the next, so its
+  // rows are those run() gives for it alone (on the CPU bit for bit: every op treats rows and
+  // sequences independently). Sequences go through in groups that fill one tile of
+  // options.tile_rows (0: the backend's default); a sequence longer than a tile is one group.
+  void run_batch(std::span<const int32_t> ids, int64_t seq_len, kernels::MatF out, const ForwardOptions& options = {});
+
   // LM-head logits [L, vocab_size] from final hidden states [L, hidden_width], both in host
   // memory.
   void logits(kernels::ConstMatF hidden, kernels::MatF out);
@@ -122,6 +130,9 @@ class Backbone {
   // RCPSMambaBlock with fused add+norm swaps the residual's strand halves at every block.
   bool swaps_halves() const { return config_.rcps && config_.fused_add_norm; }
   struct Workspace;
+  // run() and run_batch(): batch_seq_len 0 is one record in tiles that carry the mixer state;
+  // otherwise ids holds independent sequences of that length, all in one tile.
+  void forward(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options, int64_t batch_seq_len);
   void embed(const int32_t* ids, kernels::MatF r, bool swapped);
   // Weights in the backend's memory: the host pointer itself on the host, else an uploaded copy
   // (one per host tensor, made once).

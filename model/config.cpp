@@ -191,6 +191,8 @@ std::vector<int> parse_complement_map(const Keys& top, int vocab_size) {
 }
 
 void read_training_length(ModelConfig& c, const Keys& keys) {
+  // strand's own key (shipped models set it): the variant-scoring window the model was made for.
+  if (keys.find("strand_score_window")) c.score_window = keys.get_int("strand_score_window", 2, 1 << 24);
   for (const char* key : {"max_position_embeddings", "max_seq_len", "max_seqlen"}) {
     const Json* v = keys.find(key);
     if (v && v->is_number_integer() && !v->is_number_unsigned() && v->get<int64_t>() > 0) {

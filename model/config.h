@@ -52,6 +52,9 @@ struct ModelConfig {
   // Informational: the training length if the config states one (max_position_embeddings,
   // max_seq_len, max_seqlen); 0 when it does not. SSMs have no context limit.
   int64_t training_length = 0;
+  // `strand score`'s default --window for this model (config key strand_score_window, which
+  // strand's shipped models carry); 0 when absent.
+  int64_t score_window = 0;
 
   // Width of the hidden states the model outputs: 2 * d_model for PS, d_model otherwise.
   int hidden_width() const { return rcps ? 2 * d_model : d_model; }

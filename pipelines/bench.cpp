@@ -16,7 +16,6 @@
 #include "genomics/hts_handles.h"
 #include "kernels/backend.h"
 #include "model/backbone.h"
-#include "model/random_model.h"
 #include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
 
@@ -93,9 +92,7 @@ void run_bench(const BenchOptions& options) {
   ComputeScope compute(options.compute, "bench");
   const int threads = compute.threads();
 
-  const model::ModelWeights weights = options.model == kBenchRandomModel
-                                          ? model::make_random_model(model::caduceus_ps_131k_config(), 1)
-                                          : model::load_model(resolve_model_folder(options.model));
+  const model::ModelWeights weights = load_job_model(options.model);
   const model::ModelConfig& config = weights.config;
   kernels::Backend& backend = compute.backend();
   model::Backbone backbone(weights, backend);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "model/random_model.h"
 #include "pipelines/default_models.h"
 
 #ifndef STRAND_MODELS_DIR
@@ -35,6 +36,11 @@ std::string resolve_model_folder(const std::string& model) {
   }
   if (fs::exists(model)) fail(model, ": not a folder (a model is a folder holding config.json and model.safetensors)");
   fail(model, ": no such model folder");
+}
+
+model::ModelWeights load_job_model(const std::string& model) {
+  if (model == kBenchRandomModel) return model::make_random_model(model::caduceus_ps_131k_config(), 1);
+  return model::load_model(resolve_model_folder(model));
 }
 
 }  // namespace strand::pipelines

@@ -1,5 +1,5 @@
 // Options of `strand score`: variant effect scores of a VCF/BCF (see DESIGN.md, "Variant
-// scoring rules"). run_score() lands next to this in a later issue.
+// scoring rules"). run_score() is in score.h.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,8 @@ struct ScoreOptions {
   ComputeOptions compute;
   int64_t window = 0;        // --window; 0 = the model's default, else kDefaultScoreWindow
   bool both_strands = true;  // false with --no-rc
+  // --scores llr,edist: which tags to compute (STRAND_LLR, STRAND_EDIST); both by default.
+  bool llr = true, edist = true;
   CheckRef check_ref = CheckRef::kWarn;
   int batch = kDefaultScoreBatch;  // windows per forward pass
   // ##strandVersion/##strandCommand provenance lines; false with --no-version.
@@ -48,6 +50,7 @@ struct ScoreOptions {
     // Two bases is the least a causal window can score (its first base is never scored).
     if (window != 0 && window < 2) fail("invalid --window ", window, ": must be >= 2");
     check_batch(batch);
+    if (!llr && !edist) fail("--scores: name at least one of llr, edist");
     check_regions_need_index(regions, {input});
   }
 };

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev         # libFuzzer targets (tests/fuzz)
   samtools bcftools tabix genometools # used by tests to cross-check our outputs
+  snakemake                           # pipelines/workflows (score.smk) and its test
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -590,21 +590,28 @@ def build_inputs():
     return read_inputs()
 
 
+def read_fasta(path):
+    """{name: sequence} of a FASTA file, plain or gzip/bgzip."""
+    recs = {}
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
+        name = None
+        for line in f:
+            line = line.strip()
+            if line.startswith(">"):
+                name = line[1:].split()[0]
+                recs[name] = []
+            elif line:
+                recs[name].append(line)
+    return {k: "".join(v) for k, v in recs.items()}
+
+
 def read_inputs():
     d = os.path.join(OUT, "inputs")
     recs = {}
     for path in [os.path.join(d, "short.fa"), os.path.join(d, "chr20_100k.fa.gz")]:
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rt") as f:
-            name = None
-            for line in f:
-                line = line.strip()
-                if line.startswith(">"):
-                    name = line[1:].split()[0]
-                    recs[name] = []
-                elif line:
-                    recs[name].append(line)
-    return {k: "".join(v) for k, v in recs.items()}
+        recs.update(read_fasta(path))
+    return recs
 
 
 def describe(seq):

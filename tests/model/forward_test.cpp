@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/text.h"
 #include "genomics/fastx_reader.h"
 #include "genomics/nucleotide.h"
 #include "genomics/tokenizer.h"
@@ -57,6 +58,15 @@ double relative_error(const std::vector<float>& got, const std::vector<float>& w
   std::vector<float> picked;
   for (int64_t r : rows) picked.insert(picked.end(), got.begin() + r * width, got.begin() + (r + 1) * width);
   return test::relative_error(picked, want);
+}
+
+// Results that must not depend on how the work was cut (tiles, batches): equal bit for bit.
+void expect_bitwise_equal(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  size_t differ = 0;
+  for (size_t i = 0; i < want.size(); ++i) differ += got[i] != want[i];
+  EXPECT_EQ(differ, 0u) << what << ": " << differ << " of " << want.size() << " values differ, relative error "
+                        << test::relative_error(got, want);
 }
 
 class GoldenForward : public testing::TestWithParam<std::string> {};
@@ -106,12 +116,10 @@ TEST_P(GoldenForward, HiddenStatesAndLogitsMatchPyTorch) {
 
 TEST_P(GoldenForward, TileSizeDoesNotChangeTheResult) {
   if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
-  const fs::path dir = test::source_dir() / "data" / "golden" / GetParam();
-  const ModelWeights weights = load_model(dir.string());
-  const auto inputs = read_inputs();
-  const auto it = inputs.find("len_4097");
-  if (it == inputs.end()) GTEST_SKIP() << "no len_4097 input";
-  const std::vector<int32_t> ids = genomics::tokenize(it->second);
+  const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / GetParam()).string());
+  const std::string seq = read_inputs()["len_4097"];
+  if (seq.empty()) GTEST_SKIP() << "no len_4097 input";
+  const std::vector<int32_t> ids = genomics::tokenize(seq);
   const int64_t len = static_cast<int64_t>(ids.size());
   auto cpu = kernels::make_cpu_backend();
   Backbone model(weights, *cpu);
@@ -120,10 +128,30 @@ TEST_P(GoldenForward, TileSizeDoesNotChangeTheResult) {
   model.run(ids, kernels::MatF(whole.data(), len, width), {.tile_rows = len});
   for (int64_t tile : {1, 7, 128, 1000}) {
     model.run(ids, kernels::MatF(tiled.data(), len, width), {.tile_rows = tile});
-    size_t differ = 0;
-    for (size_t i = 0; i < whole.size(); ++i) differ += whole[i] != tiled[i];
-    EXPECT_EQ(differ, 0u) << GetParam() << " tile " << tile << ": " << differ << " of " << whole.size()
-                          << " values differ, relative error " << relative_error(tiled, whole, width, {});
+    expect_bitwise_equal(tiled, whole, cat(GetParam(), " tile ", tile));
+  }
+}
+
+// run_batch: windows cut from a real record, batched in groups of any size, give each window's
+// run() result bit for bit (scoring's output must not depend on --batch).
+TEST_P(GoldenForward, BatchedWindowsEqualSeparateRuns) {
+  if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
+  const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / GetParam()).string());
+  const std::string seq = read_inputs()["len_4097"];
+  if (seq.empty()) GTEST_SKIP() << "no len_4097 input";
+  constexpr int64_t kWindow = 97, kWindows = 5;
+  const std::vector<int32_t> ids = genomics::tokenize(std::string_view(seq).substr(1000, kWindow * kWindows));
+  auto cpu = kernels::make_cpu_backend();
+  Backbone model(weights, *cpu);
+  const int64_t width = model.hidden_width(), rows = kWindow * kWindows;
+  std::vector<float> separate(static_cast<size_t>(rows * width)), batched(separate.size());
+  for (int64_t w = 0; w < kWindows; ++w)
+    model.run(std::span<const int32_t>(ids).subspan(static_cast<size_t>(w * kWindow), kWindow),
+              kernels::MatF(separate.data() + w * kWindow * width, kWindow, width));
+  for (int64_t tile : {int64_t{0}, int64_t{1}, 2 * kWindow, 3 * kWindow + 5, rows}) {
+    std::fill(batched.begin(), batched.end(), 0.0f);
+    model.run_batch(ids, kWindow, kernels::MatF(batched.data(), rows, width), {.tile_rows = tile});
+    expect_bitwise_equal(batched, separate, cat(GetParam(), " batched, tile ", tile));
   }
 }
 

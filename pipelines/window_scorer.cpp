@@ -1,0 +1,138 @@
+#include "pipelines/window_scorer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "core/error.h"
+#include "genomics/tokenizer.h"
+
+namespace strand::pipelines {
+namespace {
+
+using kernels::ConstMatF;
+using kernels::MatF;
+
+// log-softmax over `values`, in double, evaluated at `index`.
+double log_softmax_at(std::span<const float> values, size_t index) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (const float v : values) top = std::max(top, static_cast<double>(v));
+  double sum = 0.0;
+  for (const float v : values) sum += std::exp(static_cast<double>(v) - top);
+  return static_cast<double>(values[index]) - top - std::log(sum);
+}
+
+// Outputs of the windows `group` (all of length len), whose hidden states are `hidden`
+// [group.size() * len, width].
+void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requests, std::span<const size_t> group,
+                  int64_t len, ConstMatF hidden, std::span<WindowOutput> outputs) {
+  const int64_t width = hidden.cols, vocab = backbone.vocab_size();
+  const size_t count = group.size();
+
+  // Masked rows: one LM-head call for the group's masked positions.
+  std::vector<size_t> masked;
+  for (size_t k = 0; k < count; ++k)
+    if (requests[group[k]].masked_row >= 0) masked.push_back(k);
+  if (!masked.empty()) {
+    std::vector<float> rows(masked.size() * static_cast<size_t>(width)), logits(masked.size() * static_cast<size_t>(vocab));
+    for (size_t j = 0; j < masked.size(); ++j) {
+      const int64_t row = requests[group[masked[j]]].masked_row;
+      STRAND_ASSERT(row < len, "masked row ", row, " outside a window of ", len);
+      const float* src = hidden.row(static_cast<int64_t>(masked[j]) * len + row);
+      std::copy(src, src + width, rows.begin() + static_cast<ptrdiff_t>(j * static_cast<size_t>(width)));
+    }
+    const auto n = static_cast<int64_t>(masked.size());
+    backbone.logits(ConstMatF(rows.data(), n, width), MatF(logits.data(), n, vocab));
+    for (size_t j = 0; j < masked.size(); ++j) {
+      const std::span<const float> nucleotides(logits.data() + j * static_cast<size_t>(vocab) + genomics::kTokenA, 4);
+      for (size_t b = 0; b < 4; ++b) outputs[group[masked[j]]].nucleotide_logp[b] = log_softmax_at(nucleotides, b);
+    }
+  }
+
+  // Log-likelihoods: the LM head over every row of the windows that want one.
+  std::vector<float> logits;
+  for (size_t k = 0; k < count; ++k) {
+    const WindowRequest& req = requests[group[k]];
+    WindowOutput& out = outputs[group[k]];
+    if (req.loglik) {
+      logits.resize(static_cast<size_t>(len * vocab));
+      const ConstMatF rows = hidden.row_slice(static_cast<int64_t>(k) * len, len);
+      backbone.logits(rows, MatF(logits.data(), len, vocab));
+      double sum = 0.0;
+      for (int64_t t = 1; t < len; ++t)
+        sum += log_softmax_at(std::span<const float>(logits.data() + (t - 1) * vocab, static_cast<size_t>(vocab)),
+                              static_cast<size_t>(req.ids[static_cast<size_t>(t)]));
+      out.loglik = sum;
+    }
+    if (req.features) {
+      const bool ps = backbone.config().rcps;
+      const int64_t d = ps ? width / 2 : width;
+      std::vector<double> sum(static_cast<size_t>(d), 0.0);
+      for (int64_t t = 0; t < len; ++t) {
+        const float* h = hidden.row(static_cast<int64_t>(k) * len + t);
+        if (ps) {
+          for (int64_t c = 0; c < d; ++c) sum[static_cast<size_t>(c)] += 0.5 * (double{h[c]} + double{h[2 * d - 1 - c]});
+        } else {
+          for (int64_t c = 0; c < d; ++c) sum[static_cast<size_t>(c)] += h[c];
+        }
+      }
+      for (double& v : sum) v /= static_cast<double>(len);
+      out.features = std::move(sum);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<WindowOutput> run_windows(model::Backbone& backbone, std::span<const WindowRequest> requests, int batch) {
+  STRAND_ASSERT(batch >= 1);
+  std::vector<WindowOutput> outputs(requests.size());
+  // Windows by length, in order of first appearance.
+  std::vector<int64_t> lengths;
+  std::map<int64_t, std::vector<size_t>> by_length;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto len = static_cast<int64_t>(requests[i].ids.size());
+    STRAND_ASSERT(len > 0, "empty window");
+    auto [it, added] = by_length.try_emplace(len);
+    if (added) lengths.push_back(len);
+    it->second.push_back(i);
+  }
+  const int64_t width = backbone.hidden_width();
+  std::vector<int32_t> ids;
+  std::vector<float> hidden;
+  for (const int64_t len : lengths) {
+    const std::vector<size_t>& all = by_length[len];
+    for (size_t g0 = 0; g0 < all.size(); g0 += static_cast<size_t>(batch)) {
+      const std::span<const size_t> group(all.data() + g0, std::min(all.size() - g0, static_cast<size_t>(batch)));
+      const int64_t rows = static_cast<int64_t>(group.size()) * len;
+      ids.clear();
+      for (const size_t i : group) ids.insert(ids.end(), requests[i].ids.begin(), requests[i].ids.end());
+      hidden.resize(static_cast<size_t>(rows * width));
+      const MatF h(hidden.data(), rows, width);
+      backbone.run_batch(ids, len, h, {.tile_rows = rows});
+      read_outputs(backbone, requests, group, len, h, outputs);
+    }
+  }
+  return outputs;
+}
+
+double cosine_distance(std::span<const double> a, std::span<const double> b) {
+  STRAND_ASSERT(a.size() == b.size());
+  double na = 0.0, nb = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  if (na == 0.0 || nb == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  na = std::sqrt(na);
+  nb = std::sqrt(nb);
+  double sum = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double diff = a[i] / na - b[i] / nb;
+    sum += diff * diff;
+  }
+  return 0.5 * sum;
+}
+
+}  // namespace strand::pipelines
