@@ -12,21 +12,31 @@ int resolve_threads(const ComputeOptions& options) {
   return options.threads > 0 ? options.threads : tbb::info::default_concurrency();
 }
 
-std::unique_ptr<kernels::Backend> make_backend(const kernels::DeviceSpec& device, kernels::GemmPrecision precision,
-                                               std::string_view job) {
-  if (device.kind == kernels::DeviceSpec::Kind::kCpu) return kernels::make_cpu_backend();
+std::vector<std::unique_ptr<kernels::Backend>> make_backends(const ComputeOptions& options, std::string_view job,
+                                                            bool several_gpus) {
+  std::vector<std::unique_ptr<kernels::Backend>> backends;
+  const kernels::DeviceSpec& device = options.device;
+  if (device.kind == kernels::DeviceSpec::Kind::kCpu) {
+    backends.push_back(kernels::make_cpu_backend());
+    return backends;
+  }
   kernels::check_device_available(device);
-  if (device.cuda_ordinals.size() != 1)
+  if (device.cuda_ordinals.size() != 1 && !several_gpus)
     fail("strand ", job, ": --device ", device.to_string(),
-         ": several GPUs in one job are not supported yet; give one (e.g. cuda:0)");
-  return kernels::make_cuda_backend(device.cuda_ordinals.front(), precision);
+         ": this command runs on one GPU; give one (e.g. cuda:0)");
+  for (size_t i = 0; i < device.cuda_ordinals.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (device.cuda_ordinals[i] == device.cuda_ordinals[j])
+        fail("--device ", device.to_string(), ": cuda:", device.cuda_ordinals[i], " is named twice");
+  for (const int ordinal : device.cuda_ordinals) backends.push_back(kernels::make_cuda_backend(ordinal, options.precision));
+  return backends;
 }
 
 }  // namespace
 
-ComputeScope::ComputeScope(const ComputeOptions& options, std::string_view job)
+ComputeScope::ComputeScope(const ComputeOptions& options, std::string_view job, bool several_gpus)
     : threads_(resolve_threads(options)),
       limit_(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads_)),
-      backend_(make_backend(options.device, options.precision, job)) {}
+      backends_(make_backends(options, job, several_gpus)) {}
 
 }  // namespace strand::pipelines

@@ -22,6 +22,7 @@
 #include "model/backbone.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
+#include "pipelines/backbone_pool.h"
 #include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
 
@@ -116,20 +117,21 @@ const char* rc_name(RcMode r) { return r == RcMode::kAverage ? "average" : "none
 
 void run_embed(const EmbedOptions& o) {
   o.validate();
-  ComputeScope compute(o.compute, "embed");
+  ComputeScope compute(o.compute, "embed", /*several_gpus=*/true);
   const int threads = compute.threads();
 
   const std::string folder = resolve_model_folder(o.model);
   const model::ModelWeights weights = model::load_model(folder);
   if (o.layer && *o.layer > weights.config.n_layer)
     fail("--layer ", *o.layer, ": the model has ", weights.config.n_layer, " blocks (0 = token embeddings)");
-  model::Backbone backbone(weights, compute.backend());
+  BackbonePool backbones(weights, compute);
   model::ForwardOptions fwd;
   fwd.layer = o.layer ? *o.layer : -1;
   const std::string mode = o.tiling.enabled() ? cat("windowed (window ", o.tiling.window, ", overlap ", o.tiling.overlap, ")")
                                               : std::string("exact (whole records)");
-  log_info("embed", "model ", folder, " (", weights.config.n_layer, " layers, hidden width ", backbone.hidden_width(),
-           "), ", mode, ", pool ", pool_name(o.pool), ", rc ", rc_name(o.rc), ", ", threads, " threads");
+  log_info("embed", "model ", folder, " (", weights.config.n_layer, " layers, hidden width ",
+           backbones.front().hidden_width(), "), ", mode, ", pool ", pool_name(o.pool), ", rc ", rc_name(o.rc), ", ",
+           threads, " threads", backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
 
   AtomicOutput out(o.output.path);
   std::unique_ptr<model::SafetensorsWriter> writer;
@@ -149,7 +151,7 @@ void run_embed(const EmbedOptions& o) {
 
   // read (serial, in order) → embed (parallel) → write (serial, in order); tokens bound the
   // records in flight, so memory is a few records' activations whatever the input size.
-  const size_t tokens = static_cast<size_t>(std::max(2, 2 * threads));
+  const size_t tokens = std::max<size_t>({2, 2 * static_cast<size_t>(threads), 2 * backbones.size()});
   tbb::parallel_pipeline(
       tokens,
       tbb::make_filter<void, std::shared_ptr<Item>>(
@@ -173,9 +175,10 @@ void run_embed(const EmbedOptions& o) {
               [&](std::shared_ptr<Item> item) {
                 const std::vector<int32_t> ids = genomics::tokenize(item->rec.seq);
                 if (ids.empty()) return item;  // written as skipped
-                int64_t width = backbone.hidden_width();
-                std::vector<float> h = hidden_states(backbone, ids, o, fwd);
-                if (o.rc == RcMode::kAverage) h = rc_average(backbone, ids, std::move(h), o, fwd, width);
+                const BackbonePool::Lease leased = backbones.acquire();  // one GPU per record in flight
+                int64_t width = leased->hidden_width();
+                std::vector<float> h = hidden_states(*leased, ids, o, fwd);
+                if (o.rc == RcMode::kAverage) h = rc_average(*leased, ids, std::move(h), o, fwd, width);
                 item->width = width;
                 if (o.pool == Pooling::kMean) {
                   std::vector<double> sum(static_cast<size_t>(width), 0.0);

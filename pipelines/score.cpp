@@ -23,6 +23,7 @@
 #include "genomics/vcf_writer.h"
 #include "model/backbone.h"
 #include "model/weights.h"
+#include "pipelines/backbone_pool.h"
 #include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
 #include "pipelines/window_scorer.h"
@@ -317,10 +318,10 @@ void print_summary(const ScoreSummary& sum, const Scoring& s, double seconds) {
 
 ScoreSummary run_score(const ScoreOptions& o) {
   o.validate();
-  ComputeScope compute(o.compute, "score");
+  ComputeScope compute(o.compute, "score", /*several_gpus=*/true);
   const model::ModelWeights weights = load_job_model(o.model);
   const std::string& folder = weights.folder;
-  model::Backbone backbone(weights, compute.backend());
+  BackbonePool backbones(weights, compute);
 
   Scoring s;
   s.causal = weights.config.causal();
@@ -359,7 +360,8 @@ ScoreSummary run_score(const ScoreOptions& o) {
   writer.write_header();
   log_info("score", "model ", folder, " (", s.causal ? "causal" : s.rcps ? "masked, RC-equivariant" : "masked", ", ",
            weights.config.n_layer, " layers), window ", s.window, " bp, ", s.both_strands ? "both strands" : "forward strand",
-           ", batch ", o.batch, ", ", compute.threads(), " threads");
+           ", batch ", o.batch, ", ", compute.threads(), " threads",
+           backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
 
   Planner planner(o, s, reader, fasta);
   ScoreSummary summary;
@@ -367,7 +369,7 @@ ScoreSummary run_score(const ScoreOptions& o) {
   // Chunks of records: big enough to fill several batches with windows, small enough to keep
   // memory flat. Tokens bound the chunks in flight.
   const size_t chunk_records = static_cast<size_t>(std::max(16, 2 * o.batch));
-  const size_t tokens = static_cast<size_t>(std::max(2, compute.threads()));
+  const size_t tokens = std::max<size_t>({2, static_cast<size_t>(compute.threads()), 2 * backbones.size()});
   tbb::parallel_pipeline(
       tokens,
       tbb::make_filter<void, std::shared_ptr<Chunk>>(tbb::filter_mode::serial_in_order,
@@ -379,7 +381,8 @@ ScoreSummary run_score(const ScoreOptions& o) {
           tbb::make_filter<std::shared_ptr<Chunk>, std::shared_ptr<Chunk>>(
               tbb::filter_mode::parallel,
               [&](std::shared_ptr<Chunk> chunk) {
-                chunk->outputs = run_windows(backbone, chunk->requests, o.batch);
+                const BackbonePool::Lease backbone = backbones.acquire();  // one GPU per chunk in flight
+                chunk->outputs = run_windows(*backbone, chunk->requests, o.batch);
                 finish_scores(*chunk, s);
                 return chunk;
               }) &

@@ -249,5 +249,27 @@ TEST(Score, GpuScoresMatchTheCpu) {
   }
 }
 
+// --device cuda:0,cuda:1: chunks spread over two GPUs give what one GPU gives, record for record
+// (same kernels on the same kind of GPU: bit for bit). Skipped without two GPUs.
+TEST(Score, TwoGpusGiveTheScoresOfOne) {
+  if (kernels::cuda_devices().size() < 2) GTEST_SKIP() << "fewer than two CUDA devices";
+  test::TempDir tmp;
+  ScoreOptions one = options("ps", "variants.vcf", (tmp / "one.bcf").string(), 64);
+  ScoreOptions two = options("ps", "variants.vcf", (tmp / "two.bcf").string(), 64);
+  one.compute.device = kernels::parse_device_spec("cuda:0");
+  two.compute.device = kernels::parse_device_spec("cuda:0,cuda:1");
+  one.batch = two.batch = 3;  // many small chunks, so both GPUs get some
+  two.compute.threads = 4;
+  run_score(one);
+  run_score(two);
+  const Scored a = read_scores(one.output.path), b = read_scores(two.output.path);
+  ASSERT_EQ(a.llr.size(), b.llr.size());
+  for (size_t r = 0; r < a.llr.size(); ++r)
+    for (size_t i = 0; i < a.llr[r].size(); ++i) {
+      expect_close(b.llr[r][i], a.llr[r][i], 1e-6, 0, cat("record ", r, " STRAND_LLR"));
+      expect_close(b.edist[r][i], a.edist[r][i], 1e-9, 1e-5, cat("record ", r, " STRAND_EDIST"));
+    }
+}
+
 }  // namespace
 }  // namespace strand::pipelines
