@@ -5,6 +5,7 @@
 
 #include "apps/commands.h"
 #include "apps/common_options.h"
+#include "pipelines/generate.h"
 #include "pipelines/generate_options.h"
 
 namespace strand::apps {
@@ -26,8 +27,8 @@ int run_generate_command(GenerateState& s) {
   if (!s.length.empty()) o.length = parse_base_count(s.length, "--length");
   // Prompts are DNA as users paste it: lower case is the same sequence.
   for (char& c : o.prompt) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  o.validate();
-  return not_implemented("generate");
+  pipelines::run_generate(o);
+  return 0;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "apps/commands.h"
 #include "apps/common_options.h"
 #include "core/text.h"
+#include "pipelines/loglik.h"
 #include "pipelines/loglik_options.h"
 
 namespace strand::apps {
@@ -42,8 +43,8 @@ int run_loglik_command(LoglikState& s) {
   o.regions = s.common.regions;
   o.compute = s.common.compute;
   if (!o.track.empty()) o.track_format = track_format_from_name(o.track);
-  o.validate();
-  return not_implemented("loglik");
+  pipelines::run_loglik(o);
+  return 0;
 }
 
 }  // namespace
@@ -56,16 +57,16 @@ Command register_loglik(CLI::App& parent, const Invocation& /*invocation*/) {
       cmd->get_description() + "\n\n" +
       "Compute the log-likelihood of every sequence or read under a causal (Mamba) language model: the sum of\n"
       "next-base log-probabilities (natural log; the first base is not scored). Writes TSV with one line per\n"
-      "sequence (name, length, total log-likelihood, mean per scored base) and, with --track, the per-base\n"
-      "log-probabilities as a bigWig or bedGraph track.");
+      "sequence (name, length, scored bases, total log-likelihood, bits per scored base) and, with --track, the\n"
+      "per-base -log2 p as a bigWig or bedGraph track. Memory stays flat whatever the length (the model state\n"
+      "streams through the record).");
   cmd->add_option("INPUT", o.inputs, "FASTA, FASTQ (plain or gzip), SAM, BAM or CRAM files ('-' = stdin)")
       ->required()
       ->type_name("");
   cmd->add_flag("--both-strands", o.both_strands,
                 "also score the reverse complement and report the mean of the two strands");
-  cmd->add_option("--track", o.track, "write per-base log p to FILE: bigWig if .bw, bedGraph if .bedGraph/.bg[.gz]")
+  cmd->add_option("--track", o.track, "write per-base -log2 p (bits; both strands averaged with --both-strands) to FILE: bigWig if .bw, bedGraph if .bedGraph/.bg[.gz]")
       ->type_name("FILE");
-  cmd->add_option("--batch", o.batch, "sequences per forward pass (default: 16)")->type_name("N");
   add_common_options(*cmd, state->common,
                      CommonFlags{.output = true,
                                  .output_kind = pipelines::OutputKind::kText,

@@ -10,22 +10,6 @@
 namespace strand::genomics {
 namespace {
 
-constexpr size_t kFlushBytes = 1 << 16;
-
-// bgzip when the final name ends in .gz, plain text otherwise (and on stdout).
-BgzfPtr open_text_output(const AtomicOutput& output, std::string_view what) {
-  const bool gz = !output.is_stdout() && output.final_path().ends_with(".gz");
-  return open_bgzf(output.path(), gz ? "w" : "wu", what);
-}
-
-void flush_text(BGZF* fp, std::string& buf, const AtomicOutput& output) {
-  if (buf.empty()) return;
-  errno = 0;
-  if (bgzf_write(fp, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()))
-    fail("cannot write to '", output.final_path(), "': ", errno_reason());
-  buf.clear();
-}
-
 void check_track_line(std::string_view line) {
   if (line.find('\n') != std::string_view::npos) fail("track line ", quote_for_message(line), " has a newline");
 }
@@ -57,86 +41,78 @@ void append_int(std::string& buf, int64_t value) {
 
 // ---- BED -----------------------------------------------------------------------------------
 
-BedWriter::BedWriter(AtomicOutput& output, std::string_view track_line) : output_(output) {
+BedWriter::BedWriter(AtomicOutput& output, std::string_view track_line)
+    : output_(output), text_(output, gz_by_name(output), "BED output") {
   check_track_line(track_line);
-  fp_ = open_text_output(output_, "BED output");
-  if (!track_line.empty()) {
-    buf_.append(track_line);
-    buf_ += '\n';
-  }
+  if (!track_line.empty()) text_.write(cat(track_line, "\n"));
 }
 
 BedWriter::~BedWriter() = default;
 
 void BedWriter::write(const BedRecord& record) {
-  STRAND_ASSERT(fp_, "BedWriter::write() after close()");
+  STRAND_ASSERT(text_.is_open(), "BedWriter::write() after close()");
   check_name(record.contig, "contig name", output_);
   if (record.beg0 < 0 || record.end0 < record.beg0)
     fail("cannot write '", output_.final_path(), "': invalid interval ", record.contig, ":", record.beg0, "-",
          record.end0, " (0-based half-open)");
   if (record.strand != '.' && record.strand != '+' && record.strand != '-')
     fail("cannot write '", output_.final_path(), "': invalid strand '", std::string(1, record.strand), "'");
-  buf_.append(record.contig);
-  buf_ += '\t';
-  append_int(buf_, record.beg0);
-  buf_ += '\t';
-  append_int(buf_, record.end0);
+  text_.buffer().append(record.contig);
+  text_.buffer() += '\t';
+  append_int(text_.buffer(), record.beg0);
+  text_.buffer() += '\t';
+  append_int(text_.buffer(), record.end0);
   // BED5 needs a name and BED6 a score: missing ones are '.' and 0.
   const bool bed6 = record.strand != '.';
   const bool bed5 = bed6 || record.score.has_value();
   if (!record.name.empty() || bed5) {
-    buf_ += '\t';
+    text_.buffer() += '\t';
     if (record.name.empty()) {
-      buf_ += '.';
+      text_.buffer() += '.';
     } else {
       check_name(record.name, "feature name", output_);
-      buf_.append(record.name);
+      text_.buffer().append(record.name);
     }
   }
   if (bed5) {
-    buf_ += '\t';
+    text_.buffer() += '\t';
     if (record.score)
-      append_number(buf_, *record.score);
+      append_number(text_.buffer(), *record.score);
     else
-      buf_ += '0';
+      text_.buffer() += '0';
   }
   if (bed6) {
-    buf_ += '\t';
-    buf_ += record.strand;
+    text_.buffer() += '\t';
+    text_.buffer() += record.strand;
   }
-  buf_ += '\n';
-  if (buf_.size() >= kFlushBytes) flush_text(fp_.get(), buf_, output_);
+  text_.buffer() += '\n';
+  text_.flush_if_full();
 }
 
 void BedWriter::close() {
-  if (!fp_) return;
-  flush_text(fp_.get(), buf_, output_);
-  close_checked(fp_, output_.final_path());
+  text_.close();
 }
 
 // ---- bedGraph ------------------------------------------------------------------------------
 
-BedGraphWriter::BedGraphWriter(AtomicOutput& output, std::string_view track_line) : output_(output) {
+BedGraphWriter::BedGraphWriter(AtomicOutput& output, std::string_view track_line)
+    : output_(output), text_(output, gz_by_name(output), "bedGraph output") {
   check_track_line(track_line);
-  fp_ = open_text_output(output_, "bedGraph output");
-  if (!track_line.empty()) {
-    buf_.append(track_line);
-    buf_ += '\n';
-  }
+  if (!track_line.empty()) text_.write(cat(track_line, "\n"));
 }
 
 BedGraphWriter::~BedGraphWriter() = default;
 
 void BedGraphWriter::emit_run(const ValueRun& run) {
-  buf_.append(contig_);
-  buf_ += '\t';
-  append_int(buf_, run.beg0);
-  buf_ += '\t';
-  append_int(buf_, run.end0);
-  buf_ += '\t';
-  append_number(buf_, run.value);
-  buf_ += '\n';
-  if (buf_.size() >= kFlushBytes) flush_text(fp_.get(), buf_, output_);
+  text_.buffer().append(contig_);
+  text_.buffer() += '\t';
+  append_int(text_.buffer(), run.beg0);
+  text_.buffer() += '\t';
+  append_int(text_.buffer(), run.end0);
+  text_.buffer() += '\t';
+  append_number(text_.buffer(), run.value);
+  text_.buffer() += '\n';
+  text_.flush_if_full();
 }
 
 void BedGraphWriter::end_run() {
@@ -144,7 +120,7 @@ void BedGraphWriter::end_run() {
 }
 
 void BedGraphWriter::write_values(std::string_view contig, int64_t beg0, std::span<const float> values) {
-  STRAND_ASSERT(fp_, "BedGraphWriter::write_values() after close()");
+  STRAND_ASSERT(text_.is_open(), "BedGraphWriter::write_values() after close()");
   if (contig != contig_ || !has_contig_) {
     check_name(contig, "contig name", output_);
     end_run();
@@ -164,10 +140,9 @@ void BedGraphWriter::write_values(std::string_view contig, int64_t beg0, std::sp
 }
 
 void BedGraphWriter::close() {
-  if (!fp_) return;
+  if (!text_.is_open()) return;
   end_run();
-  flush_text(fp_.get(), buf_, output_);
-  close_checked(fp_, output_.final_path());
+  text_.close();
 }
 
 }  // namespace strand::genomics

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "core/output_file.h"
+#include "genomics/text_writer.h"
 #include "genomics/hts_handles.h"
 #include "genomics/region.h"
 #include "genomics/value_runs.h"
@@ -38,8 +39,7 @@ class BedWriter {
 
  private:
   AtomicOutput& output_;
-  BgzfPtr fp_;
-  std::string buf_;
+  TextWriter text_;
 };
 
 class BedGraphWriter {
@@ -60,8 +60,7 @@ class BedGraphWriter {
   void end_run();
 
   AtomicOutput& output_;
-  BgzfPtr fp_;
-  std::string buf_;
+  TextWriter text_;
   std::string contig_;
   bool has_contig_ = false;
   int64_t next_pos0_ = 0;  // end of the values written so far on contig_

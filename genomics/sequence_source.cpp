@@ -146,4 +146,18 @@ bool SequenceSource::next(SeqRecord& rec) {
   return false;
 }
 
+SequenceSources::SequenceSources(std::vector<std::string> paths, SequenceSourceOptions options)
+    : paths_(std::move(paths)), options_(std::move(options)) {}
+
+bool SequenceSources::next(SeqRecord& rec) {
+  while (true) {
+    if (!current_) {
+      if (next_path_ == paths_.size()) return false;
+      current_ = std::make_unique<SequenceSource>(paths_[next_path_++], options_);
+    }
+    if (current_->next(rec)) return true;
+    current_.reset();
+  }
+}
+
 }  // namespace strand::genomics

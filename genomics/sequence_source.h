@@ -46,4 +46,18 @@ class SequenceSource {
   std::unique_ptr<Impl> impl_;
 };
 
+// Several inputs read one after the other as one stream of records (each opened when the
+// previous one ends).
+class SequenceSources {
+ public:
+  SequenceSources(std::vector<std::string> paths, SequenceSourceOptions options);
+  bool next(SeqRecord& rec);
+
+ private:
+  std::vector<std::string> paths_;
+  SequenceSourceOptions options_;
+  size_t next_path_ = 0;
+  std::unique_ptr<SequenceSource> current_;
+};
+
 }  // namespace strand::genomics

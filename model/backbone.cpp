@@ -31,8 +31,12 @@ struct Backbone::Workspace {
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
   int64_t conv_size = 0, state_size = 0;
-  // 0: one record, tiles carry the state; else the tile is independent sequences of this length.
-  int64_t batch_seq_len = 0;
+  // How rows are sequences (Mode): one record in tiles carrying state (seq_len 0: the tile is
+  // one piece of it), independent sequences of seq_len rows with zero state (run_batch), or
+  // sequences of seq_len rows continuing the states the caller swaps in (Stream).
+  enum class Mode { kRecord, kBatch, kStream };
+  Mode mode = Mode::kRecord;
+  int64_t seq_len = 0;
 
   Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
@@ -236,6 +240,28 @@ void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out
   }
 }
 
+void Backbone::check_ids(std::span<const int32_t> ids) const {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= config_.vocab_size)
+      fail("token id ", ids[i], " at position ", i, " is outside the vocabulary of ", config_.vocab_size);
+}
+
+// R, the residual stream, ends up holding the result: on the host it is the caller's output
+// itself; elsewhere a buffer in the backend's memory, downloaded at the end. The ids likewise.
+Backbone::Staged Backbone::stage(std::span<const int32_t> ids, MatF out) {
+  Staged st;
+  st.r = out;
+  st.ids = ids.data();
+  if (!backend_.host_memory()) {
+    st.r_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(out.rows * out.cols));
+    st.r = st.r_buffer.mat(out.rows, out.cols);
+    st.ids_buffer = kernels::DeviceBuffer<int32_t>(backend_, ids.size());
+    backend_.upload(st.ids_buffer.data(), ids.data(), ids.size() * sizeof(int32_t));
+    st.ids = st.ids_buffer.data();
+  }
+  return st;
+}
+
 void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOptions& options, int64_t batch_seq_len) {
   const int64_t len = static_cast<int64_t>(ids.size());
   const int width = hidden_width();
@@ -245,32 +271,17 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
   STRAND_ASSERT(options.tile_rows >= 0);
   STRAND_ASSERT(options.layer >= -1 && options.layer <= config_.n_layer, "layer ", options.layer, " of ",
                 config_.n_layer);
-  for (int64_t i = 0; i < len; ++i)
-    if (ids[static_cast<size_t>(i)] < 0 || ids[static_cast<size_t>(i)] >= config_.vocab_size)
-      fail("token id ", ids[static_cast<size_t>(i)], " at position ", i, " is outside the vocabulary of ",
-           config_.vocab_size);
+  check_ids(ids);
 
   std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
   if (!backend_.concurrent_calls()) one_at_a_time.lock();
-  // R, the residual stream, ends up holding the result: on the host it is the caller's output
-  // itself; elsewhere a buffer in the backend's memory, downloaded at the end.
-  const bool on_host = backend_.host_memory();
-  kernels::DeviceBuffer<float> r_buffer;
-  kernels::DeviceBuffer<int32_t> ids_buffer;
-  MatF r = out;
-  const int32_t* ids_resident = ids.data();
-  if (!on_host) {
-    r_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(len * width));
-    r = r_buffer.mat(len, width);
-    ids_buffer = kernels::DeviceBuffer<int32_t>(backend_, ids.size());
-    backend_.upload(ids_buffer.data(), ids.data(), ids.size() * sizeof(int32_t));
-    ids_resident = ids_buffer.data();
-  }
+  Staged st = stage(ids, out);
+  const MatF r = st.r;
 
   const bool final = options.layer < 0 || options.layer == config_.n_layer;
   const size_t blocks = final ? layers_.size() : static_cast<size_t>(options.layer);
   // RCPSMambaBlock with fused add+norm starts from the embeddings with their halves swapped.
-  embed(ids_resident, r, blocks > 0 && swaps_halves());
+  embed(st.ids, r, blocks > 0 && swaps_halves());
   if (blocks > 0) {
     const int64_t tile_rows =
         batch_seq_len > 0 ? len : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
@@ -278,8 +289,10 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
     bool second_output = false;
     for (const LayerPlan& layer : layers_)
       for (const HalfPlan& half : layer.halves) second_output |= half.passes == 2 && !half.summed_out_proj;
-    for (size_t i = 0; i < layers_.front().halves.size(); ++i)
-      ws.emplace_back(backend_, tile_rows, config_, second_output).batch_seq_len = batch_seq_len;
+    for (size_t i = 0; i < layers_.front().halves.size(); ++i) {
+      Workspace& w = ws.emplace_back(backend_, tile_rows, config_, second_output);
+      if (batch_seq_len > 0) w.mode = Workspace::Mode::kBatch, w.seq_len = batch_seq_len;
+    }
     for (size_t l = 0; l < blocks; ++l) {
       const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
                                 : final        ? Epilogue::kFinalNorm
@@ -287,7 +300,62 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
       run_layer(layers_[l], r, ws, tile_rows, epilogue);
     }
   }
-  if (!on_host) download(r, out);
+  if (!backend_.host_memory()) download(r, out);
+}
+
+bool Backbone::streamable() const {
+  if (config_.rcps) return false;
+  for (const LayerPlan& layer : layers_)
+    for (const HalfPlan& half : layer.halves)
+      if (half.passes != 1 || half.reverse[0]) return false;
+  return true;
+}
+
+Backbone::Stream::Stream(Backbone& backbone, int64_t sequences) : backbone_(backbone), sequences_(sequences) {
+  STRAND_ASSERT(sequences > 0);
+  if (!backbone.streamable())
+    fail("model ", backbone.weights_.folder, ": only left-to-right (causal) models can be run token by token");
+  const ModelConfig& c = backbone.config_;
+  const auto di = static_cast<size_t>(c.mixer.d_inner());
+  for (int l = 0; l < c.n_layer; ++l) {
+    conv_.emplace_back(backbone.backend_, static_cast<size_t>(sequences) * di * static_cast<size_t>(c.mixer.d_conv - 1));
+    scan_.emplace_back(backbone.backend_, static_cast<size_t>(sequences) * di * static_cast<size_t>(c.mixer.d_state));
+    backbone.backend_.fill_zero(conv_.back().data(), conv_.back().bytes());
+    backbone.backend_.fill_zero(scan_.back().data(), scan_.back().bytes());
+  }
+}
+
+Backbone::Stream::~Stream() = default;
+
+void Backbone::Stream::feed(std::span<const int32_t> ids, int64_t n, MatF hidden) {
+  Backbone& b = backbone_;
+  const int64_t rows = sequences_ * n;
+  STRAND_ASSERT(n > 0 && static_cast<int64_t>(ids.size()) == rows, "feed: ", ids.size(), " ids for ", sequences_,
+                " sequences of ", n);
+  STRAND_ASSERT(hidden.rows == rows && hidden.cols == b.hidden_width(), "feed: output is [", hidden.rows, ", ",
+                hidden.cols, "]");
+  b.check_ids(ids);
+  std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
+  if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
+  if (ws_.empty() || ws_rows_ < rows) {
+    ws_.clear();
+    ws_.emplace_back(b.backend_, rows, b.config_, false);
+    ws_rows_ = rows;
+  }
+  Workspace& w = ws_.front();
+  w.mode = Workspace::Mode::kStream;
+  w.seq_len = n;
+  Staged st = b.stage(ids, hidden);
+  b.embed(st.ids, st.r, false);
+  for (size_t l = 0; l < b.layers_.size(); ++l) {
+    // This layer's carried state, [sequences, d_inner, *], stands in for the workspace's own.
+    std::swap(w.conv_state[0], conv_[l]);
+    std::swap(w.scan_state[0], scan_[l]);
+    b.run_layer(b.layers_[l], st.r, ws_, rows, l + 1 < b.layers_.size() ? Epilogue::kResidual : Epilogue::kFinalNorm);
+    std::swap(w.conv_state[0], conv_[l]);
+    std::swap(w.scan_state[0], scan_[l]);
+  }
+  if (!b.backend_.host_memory()) b.download(st.r, hidden);
 }
 
 void Backbone::upload(ConstMatF host, MatF dst) {
@@ -345,13 +413,17 @@ void Backbone::run_layer(const LayerPlan& layer, MatF r, std::vector<Workspace>&
   const size_t halves = layer.halves.size();
   // Sweep 1: the right-to-left mixers' state entering each tile.
   const bool concurrent = backend_.concurrent_calls();
-  const bool batch = ws.front().batch_seq_len > 0;  // one tile of independent sequences: no state
-  if (!batch)
+  // Batches and streams are one tile of whole sequences (nothing to checkpoint); a stream's
+  // states come from its previous tokens.
+  const bool record = ws.front().mode == Workspace::Mode::kRecord;
+  if (record)
     for_each_half(halves, concurrent, [&](size_t i) { record_checkpoints(layer.halves[i], r, ws[i], tile_rows); });
   // Sweep 2: tiles left to right; R's rows of a finished tile are no longer read by this layer.
-  for (auto& w : ws) {
-    for (auto& v : w.conv_state) backend_.fill_zero(v.data(), v.bytes());
-    for (auto& v : w.scan_state) backend_.fill_zero(v.data(), v.bytes());
+  if (record) {
+    for (auto& w : ws) {
+      for (auto& v : w.conv_state) backend_.fill_zero(v.data(), v.bytes());
+      for (auto& v : w.scan_state) backend_.fill_zero(v.data(), v.bytes());
+    }
   }
   for (int64_t tile = 0; tile < tiles; ++tile) {
     for_each_half(halves, concurrent,
@@ -405,7 +477,7 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
     y[m] = MatF(ws.y[onto_first ? 0 : m].data(), rows, di);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
-    if (half.reverse[m] && ws.batch_seq_len == 0) {
+    if (half.reverse[m] && ws.mode == Workspace::Mode::kRecord) {
       // Right to left: restart from the state recorded entering this tile.
       const float* saved = ws.checkpoint(tile);
       backend_.copy(conv_state, saved, ws.conv_state[m].bytes());
@@ -471,8 +543,8 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   cp.bias = m.conv_b;
   cp.y = xc;
   // Independent sequences start from zero state and carry none out.
-  const bool batch = ws.batch_seq_len > 0;
-  cp.seq_len = batch ? ws.batch_seq_len : rows;
+  const bool batch = ws.mode == Workspace::Mode::kBatch;
+  cp.seq_len = ws.seq_len > 0 ? ws.seq_len : rows;
   cp.kernel = config_.mixer.d_conv;
   cp.reverse = reverse;
   cp.state_in = batch ? nullptr : conv_state;

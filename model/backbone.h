@@ -58,6 +58,8 @@ struct ForwardOptions {
 };
 
 class Backbone {
+  struct Workspace;  // per-tile scratch (backbone.cpp)
+
  public:
   // `weights` and `backend` must outlive the Backbone. The weights are uploaded once here when
   // the backend has its own memory.
@@ -66,6 +68,8 @@ class Backbone {
   int hidden_width() const { return config_.hidden_width(); }
   int vocab_size() const { return config_.vocab_size; }
   const ModelConfig& config() const { return config_; }
+  // Rows per tile when ForwardOptions::tile_rows is 0 (the backend's choice).
+  int64_t default_tile_rows() const { return backend_.default_tile_rows(); }
 
   // Final hidden states of one record ([L, hidden_width], the reference's last_hidden_state):
   // out must be [ids.size(), hidden_width] (any ld), in host memory, whatever the backend (a
@@ -80,6 +84,33 @@ class Backbone {
   // sequences independently). Sequences go through in groups that fill one tile of
   // options.tile_rows (0: the backend's default); a sequence longer than a tile is one group.
   void run_batch(std::span<const int32_t> ids, int64_t seq_len, kernels::MatF out, const ForwardOptions& options = {});
+
+  // Left-to-right models (causal Mamba, unidirectional Caduceus PH), a few tokens at a time with
+  // O(1) memory per sequence: each layer's conv and scan state per sequence carries from one
+  // feed() to the next, so feeding a record in pieces gives the hidden states run() gives for it
+  // whole (bit for bit on the CPU), and feeding one token per step is the recurrent decoder.
+  // `sequences` streams advance together (one batch of generation).
+  class Stream {
+   public:
+    // Zero state. Throws (naming the model) for bidirectional or RC-equivariant models.
+    Stream(Backbone& backbone, int64_t sequences);
+    ~Stream();
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    // ids [sequences * n]: the next n tokens of every sequence (sequence s at rows s * n ...);
+    // hidden [sequences * n, hidden_width] in host memory: their final hidden states.
+    void feed(std::span<const int32_t> ids, int64_t n, kernels::MatF hidden);
+    int64_t sequences() const { return sequences_; }
+
+   private:
+    Backbone& backbone_;
+    int64_t sequences_;
+    std::vector<kernels::DeviceBuffer<float>> conv_, scan_;  // per layer: [S, d_inner, K - 1], [S, d_inner, N]
+    std::vector<Workspace> ws_;                                // one, sized for the largest feed so far
+    int64_t ws_rows_ = 0;
+  };
+  // Whether Stream can run this model (every layer one left-to-right mixer, no strand halves).
+  bool streamable() const;
 
   // LM-head logits [L, vocab_size] from final hidden states [L, hidden_width], both in host
   // memory.
@@ -129,7 +160,15 @@ class Backbone {
   };
   // RCPSMambaBlock with fused add+norm swaps the residual's strand halves at every block.
   bool swaps_halves() const { return config_.rcps && config_.fused_add_norm; }
-  struct Workspace;
+  // R and the ids where the backend computes (stage(): the caller's buffers on the host).
+  struct Staged {
+    kernels::DeviceBuffer<float> r_buffer;
+    kernels::DeviceBuffer<int32_t> ids_buffer;
+    kernels::MatF r;
+    const int32_t* ids = nullptr;
+  };
+  Staged stage(std::span<const int32_t> ids, kernels::MatF out);
+  void check_ids(std::span<const int32_t> ids) const;  // strand::Error naming the position
   // run() and run_batch(): batch_seq_len 0 is one record in tiles that carry the mixer state;
   // otherwise ids holds independent sequences of that length, all in one tile.
   void forward(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options, int64_t batch_seq_len);

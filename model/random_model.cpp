@@ -45,22 +45,28 @@ MixerWeights make_mixer(const ModelConfig& c, std::mt19937_64& rng, const MixerW
   return w;
 }
 
-}  // namespace
-
-ModelConfig caduceus_ps_131k_config() {
-  ModelConfig c;
-  c.arch = Architecture::kCaduceus;
-  c.source = "caduceus-ps_seqlen-131k_d_model-256_n_layer-16 (shape only, random weights)";
-  c.n_layer = 16;
+// The published 131k shape's sizes (shared by the random causal model): d_model 256, d_state 16,
+// d_conv 4, expand 2, dt_rank ceil(256 / 16), RMSNorm eps 1e-5, the DNA vocabulary of 16.
+void set_width_256(ModelConfig& c, int n_layer) {
+  c.n_layer = n_layer;
   c.d_model = 256;
   c.vocab_size = 16;
   c.mixer.d_model = 256;
   c.mixer.d_state = 16;
   c.mixer.d_conv = 4;
   c.mixer.expand = 2;
-  c.mixer.dt_rank = 16;  // ceil(256 / 16)
+  c.mixer.dt_rank = 16;
   c.rms_norm = true;
   c.norm_epsilon = 1e-5f;
+}
+
+}  // namespace
+
+ModelConfig caduceus_ps_131k_config() {
+  ModelConfig c;
+  c.arch = Architecture::kCaduceus;
+  c.source = "caduceus-ps_seqlen-131k_d_model-256_n_layer-16 (shape only, random weights)";
+  set_width_256(c, 16);
   c.residual_in_fp32 = false;
   c.fused_add_norm = true;
   c.bidirectional = true;
@@ -73,6 +79,18 @@ ModelConfig caduceus_ps_131k_config() {
   c.complement_map[10] = 7;
   c.complement_map[8] = 9;
   c.complement_map[9] = 8;
+  return c;
+}
+
+ModelConfig mamba_2m_config() {
+  ModelConfig c;
+  c.arch = Architecture::kMamba;
+  c.source = "causal Mamba LM, d_model 256, 4 layers (~2.1M parameters; shape only, random weights)";
+  set_width_256(c, 4);
+  c.residual_in_fp32 = true;
+  c.fused_add_norm = false;
+  c.bidirectional = false;
+  c.bidirectional_weight_tie = false;
   return c;
 }
 

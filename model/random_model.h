@@ -16,6 +16,10 @@ namespace strand::model {
 // add+norm.
 ModelConfig caduceus_ps_131k_config();
 
+// A causal Mamba LM of about 2M parameters (d_model 256, 4 layers, d_state 16): the size the
+// generation benchmark is specified for.
+ModelConfig mamba_2m_config();
+
 ModelWeights make_random_model(const ModelConfig& config, uint64_t seed);
 
 }  // namespace strand::model

@@ -22,6 +22,8 @@ inline constexpr std::string_view kDefaultEmbedModel = "human-ps";  // placehold
 // Caduceus-PS 131k checkpoint's shape, built in memory (no download, no shipped weights).
 inline constexpr std::string_view kBenchRandomModel = "random-ps-131k";
 inline constexpr std::string_view kDefaultBenchModel = kBenchRandomModel;
+// A random-weight causal Mamba LM of ~2M parameters, built in memory: generation/loglik benchmarks.
+inline constexpr std::string_view kBenchRandomCausalModel = "random-mamba-2m";
 
 // Every shipped model name, for `strand info` without an argument and for error hints.
 inline constexpr std::string_view kShippedModels[] = {"bacteria-ps", "bacteria-causal", "human-ps"};

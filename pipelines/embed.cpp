@@ -25,6 +25,7 @@
 #include "pipelines/backbone_pool.h"
 #include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
+#include "pipelines/record_pipeline.h"
 
 namespace strand::pipelines {
 namespace {
@@ -146,30 +147,14 @@ void run_embed(const EmbedOptions& o) {
   genomics::SequenceSourceOptions source_options;
   source_options.regions = o.regions;
   source_options.reference = o.fasta_ref;
-  size_t input_index = 0;
-  std::unique_ptr<genomics::SequenceSource> source;
+  genomics::SequenceSources source(o.inputs, source_options);
 
   // read (serial, in order) → embed (parallel) → write (serial, in order); tokens bound the
   // records in flight, so memory is a few records' activations whatever the input size.
-  const size_t tokens = std::max<size_t>({2, 2 * static_cast<size_t>(threads), 2 * backbones.size()});
+  const size_t tokens = pipeline_tokens(threads, backbones.size());
   tbb::parallel_pipeline(
       tokens,
-      tbb::make_filter<void, std::shared_ptr<Item>>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> std::shared_ptr<Item> {
-            auto item = std::make_shared<Item>();
-            while (true) {
-              if (!source) {
-                if (input_index == o.inputs.size()) {
-                  fc.stop();
-                  return nullptr;
-                }
-                source = std::make_unique<genomics::SequenceSource>(o.inputs[input_index++], source_options);
-              }
-              if (source->next(item->rec)) return item;
-              source.reset();
-            }
-          }) &
+      read_records<Item>(source) &
           tbb::make_filter<std::shared_ptr<Item>, std::shared_ptr<Item>>(
               tbb::filter_mode::parallel,
               [&](std::shared_ptr<Item> item) {

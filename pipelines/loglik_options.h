@@ -11,7 +11,6 @@
 
 namespace strand::pipelines {
 
-inline constexpr int kDefaultLoglikBatch = 16;
 
 struct LoglikOptions {
   std::vector<std::string> inputs;  // FASTA/FASTQ/SAM/BAM/CRAM, "-" = stdin
@@ -23,7 +22,6 @@ struct LoglikOptions {
   TrackFormat track_format = TrackFormat::kBigWig;  // from the --track name
   std::vector<genomics::Region> regions;
   ComputeOptions compute;
-  int batch = kDefaultLoglikBatch;
 
   void validate() const {
     if (inputs.empty()) fail("no input file given");
@@ -33,7 +31,6 @@ struct LoglikOptions {
       fail("--track: bigWig cannot be written to standard output");
     check_distinct_outputs({{"-o/--output", output.path}, {"--track", track}});
     compute.validate();
-    check_batch(batch);
     check_regions_need_index(regions, inputs);
   }
 };

@@ -40,6 +40,7 @@ std::string resolve_model_folder(const std::string& model) {
 
 model::ModelWeights load_job_model(const std::string& model) {
   if (model == kBenchRandomModel) return model::make_random_model(model::caduceus_ps_131k_config(), 1);
+  if (model == kBenchRandomCausalModel) return model::make_random_model(model::mamba_2m_config(), 1);
   return model::load_model(resolve_model_folder(model));
 }
 

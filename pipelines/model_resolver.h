@@ -18,7 +18,8 @@ std::string shipped_models_dir();
 std::string resolve_model_folder(const std::string& model);
 
 // The weights a job runs: kBenchRandomModel ("random-ps-131k": random weights in the published
-// Caduceus-PS 131k shape, built in memory, for benchmarks), else the folder resolve_model_folder
+// Caduceus-PS 131k shape, built in memory, for benchmarks), kBenchRandomCausalModel
+// ("random-mamba-2m", a ~2M-parameter causal LM, likewise), else the folder resolve_model_folder
 // finds. Errors name the folder and the file/tensor at fault.
 model::ModelWeights load_job_model(const std::string& model);
 

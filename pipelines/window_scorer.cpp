@@ -14,15 +14,6 @@ namespace {
 using kernels::ConstMatF;
 using kernels::MatF;
 
-// log-softmax over `values`, in double, evaluated at `index`.
-double log_softmax_at(std::span<const float> values, size_t index) {
-  double top = -std::numeric_limits<double>::infinity();
-  for (const float v : values) top = std::max(top, static_cast<double>(v));
-  double sum = 0.0;
-  for (const float v : values) sum += std::exp(static_cast<double>(v) - top);
-  return static_cast<double>(values[index]) - top - std::log(sum);
-}
-
 // Outputs of the windows `group` (all of length len), whose hidden states are `hidden`
 // [group.size() * len, width].
 void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requests, std::span<const size_t> group,
@@ -115,6 +106,14 @@ std::vector<WindowOutput> run_windows(model::Backbone& backbone, std::span<const
     }
   }
   return outputs;
+}
+
+double log_softmax_at(std::span<const float> values, size_t index) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (const float v : values) top = std::max(top, static_cast<double>(v));
+  double sum = 0.0;
+  for (const float v : values) sum += std::exp(static_cast<double>(v) - top);
+  return static_cast<double>(values[index]) - top - std::log(sum);
 }
 
 double cosine_distance(std::span<const double> a, std::span<const double> b) {

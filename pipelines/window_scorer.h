@@ -34,6 +34,10 @@ struct WindowOutput {
 // independent of the others in its batch (Backbone::run_batch), so of `batch` too.
 std::vector<WindowOutput> run_windows(model::Backbone& backbone, std::span<const WindowRequest> requests, int batch);
 
+// log-softmax of `values` at `index`, in double (what every log-probability strand reports
+// goes through).
+double log_softmax_at(std::span<const float> values, size_t index);
+
 // 1 - cos(a, b), computed as ||a/|a| - b/|b|||^2 / 2 (no cancellation for near-equal
 // vectors); NaN when either is zero.
 double cosine_distance(std::span<const double> a, std::span<const double> b);

@@ -159,10 +159,6 @@ TEST(Cli, ScoreParsesItsOptionSpellings) {
 
 TEST(Cli, CommandsNotImplementedYetExitWith2) {
   expect_not_implemented("annotate", "genome.fa -o genes.gff3 -a p.faa -d g.fna -g 4 --tracks t --window 10k");
-  expect_not_implemented("generate",
-                         "--prompt acgtn -n 3 --length 10k --temperature 0.7 --top-k 3 --top-p 0.9 "
-                         "--seed 18446744073709551615");
-  expect_not_implemented("loglik", "a.fa b.fq.gz c.bam -o out.tsv.gz --track out.bedGraph --both-strands");
   expect_not_implemented("train-head", "-m m --genbank g.gbk --classes CDS,tRNA -o h.safetensors --seed 7");
   expect_not_implemented("train-head", "-m m --fasta g.fa --gff g.gff3 --holdout region -o h.safetensors");
 }

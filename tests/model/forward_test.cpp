@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/text.h"
 #include "genomics/fastx_reader.h"
 #include "genomics/nucleotide.h"
@@ -153,6 +154,60 @@ TEST_P(GoldenForward, BatchedWindowsEqualSeparateRuns) {
     model.run_batch(ids, kWindow, kernels::MatF(batched.data(), rows, width), {.tile_rows = tile});
     expect_bitwise_equal(batched, separate, cat(GetParam(), " batched, tile ", tile));
   }
+}
+
+// Stream (left-to-right models): a record fed in pieces of any size, from one token at a time
+// (the recurrent decoder) to whole tiles, gives run()'s hidden states bit for bit; several
+// sequences fed side by side give each one's own.
+TEST_P(GoldenForward, StreamedPiecesEqualTheWholeRecord) {
+  if (GetParam() == "(none)") FAIL() << "no golden models in data/golden (tests/golden/make_golden.py makes them)";
+  const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / GetParam()).string());
+  const std::string seq = read_inputs()["len_4097"];
+  if (seq.empty()) GTEST_SKIP() << "no len_4097 input";
+  auto cpu = kernels::make_cpu_backend();
+  Backbone model(weights, *cpu);
+  if (!model.streamable()) {
+    EXPECT_THROW(Backbone::Stream(model, 1), Error);
+    GTEST_SKIP() << GetParam() << " is bidirectional";
+  }
+  const std::vector<int32_t> ids = genomics::tokenize(std::string_view(seq).substr(0, 700));
+  const int64_t len = static_cast<int64_t>(ids.size()), width = model.hidden_width();
+  std::vector<float> whole(static_cast<size_t>(len * width)), streamed(whole.size());
+  model.run(ids, kernels::MatF(whole.data(), len, width));
+  Backbone::Stream stream(model, 1);
+  int64_t pos = 0;
+  for (const int64_t piece : {1, 1, 1, 2, 7, 1, 128, 300, 1}) {
+    stream.feed(std::span<const int32_t>(ids).subspan(static_cast<size_t>(pos), static_cast<size_t>(piece)), piece,
+                kernels::MatF(streamed.data() + pos * width, piece, width));
+    pos += piece;
+  }
+  while (pos < len) {  // the rest one token at a time
+    stream.feed(std::span<const int32_t>(ids).subspan(static_cast<size_t>(pos), 1), 1,
+                kernels::MatF(streamed.data() + pos * width, 1, width));
+    ++pos;
+  }
+  expect_bitwise_equal(streamed, whole, cat(GetParam(), " streamed"));
+
+  // Three sequences side by side, 5 tokens then 1 at a time, against each alone.
+  constexpr int64_t kSeqs = 3, kLen = 40;
+  std::vector<int32_t> rows_ids;
+  std::vector<float> alone(static_cast<size_t>(kSeqs * kLen * width)), together(alone.size());
+  for (int64_t s = 0; s < kSeqs; ++s)
+    model.run(std::span<const int32_t>(ids).subspan(static_cast<size_t>(s * 200), kLen),
+              kernels::MatF(alone.data() + s * kLen * width, kLen, width));
+  Backbone::Stream batch(model, kSeqs);
+  std::vector<float> step(static_cast<size_t>(kSeqs * 5 * width));
+  for (int64_t t = 0; t < kLen;) {
+    const int64_t n = t == 0 ? 5 : 1;
+    rows_ids.clear();
+    for (int64_t s = 0; s < kSeqs; ++s)
+      for (int64_t i = 0; i < n; ++i) rows_ids.push_back(ids[static_cast<size_t>(s * 200 + t + i)]);
+    batch.feed(rows_ids, n, kernels::MatF(step.data(), kSeqs * n, width));
+    for (int64_t s = 0; s < kSeqs; ++s)
+      std::copy_n(step.data() + s * n * width, n * width, together.data() + (s * kLen + t) * width);
+    t += n;
+  }
+  expect_bitwise_equal(together, alone, cat(GetParam(), " three streams"));
 }
 
 // --layer: 0 is the embedding output; 1 is block 1's mixer output, which the golden stores
