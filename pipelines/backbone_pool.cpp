@@ -6,18 +6,20 @@ BackbonePool::BackbonePool(const model::ModelWeights& weights, ComputeScope& com
   for (size_t i = 0; i < compute.backend_count(); ++i)
     backbones_.push_back(std::make_unique<model::Backbone>(weights, compute.backend(i)));
   shared_ = backbones_.size() == 1 && compute.backend().concurrent_calls();
-  busy_.assign(backbones_.size(), false);
+  busy_.assign(backbones_.size(), 0);
 }
 
 BackbonePool::Lease BackbonePool::acquire() {
   if (shared_) return Lease(*this, 0);
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    for (size_t i = 0; i < busy_.size(); ++i) {
-      if (!busy_[i]) {
-        busy_[i] = true;
-        return Lease(*this, i);
-      }
+    // The least busy backbone with room.
+    size_t best = busy_.size();
+    for (size_t i = 0; i < busy_.size(); ++i)
+      if (busy_[i] < kHoldersPerDevice && (best == busy_.size() || busy_[i] < busy_[best])) best = i;
+    if (best < busy_.size()) {
+      ++busy_[best];
+      return Lease(*this, best);
     }
     freed_.wait(lock);
   }
@@ -27,7 +29,7 @@ void BackbonePool::give_back(size_t index) {
   if (shared_) return;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
-    busy_[index] = false;
+    --busy_[index];
   }
   freed_.notify_one();
 }

@@ -1,8 +1,9 @@
 // One Backbone per backend of a ComputeScope (the weights uploaded to each GPU), lent to a
 // pipeline's parallel workers: data parallelism over records, chunks or windows for
-// --device cuda:0,cuda:1,... A GPU backbone serves one worker at a time (its backend takes ops
-// from one thread), so N GPUs run N batches at once and a worker waits while all are busy; the
-// CPU backbone is shared by every worker (its ops are thread-safe and use TBB themselves).
+// --device cuda:0,cuda:1,... A GPU backbone is lent to two workers at a time (its calls are
+// serialised inside Backbone, so one worker's host work, such as preparing inputs or reading
+// scores, overlaps the other's GPU work), each to the least busy GPU; a worker waits while all
+// are full. The CPU backbone is shared by every worker (its ops are thread-safe and use TBB).
 #pragma once
 
 #include <condition_variable>
@@ -21,7 +22,7 @@ class BackbonePool {
   // `weights` and `compute` must outlive the pool.
   BackbonePool(const model::ModelWeights& weights, ComputeScope& compute);
 
-  // A backbone for the holder's exclusive use (the CPU one is shared), given back on destruction.
+  // A backbone to use until the lease is destroyed.
   class Lease {
    public:
     Lease(BackbonePool& pool, size_t index) : pool_(&pool), index_(index) {}
@@ -47,7 +48,8 @@ class BackbonePool {
 
   std::vector<std::unique_ptr<model::Backbone>> backbones_;
   bool shared_ = false;  // one backbone every worker may call at once (the CPU)
-  std::vector<bool> busy_;
+  static constexpr int kHoldersPerDevice = 2;
+  std::vector<int> busy_;  // holders per backbone
   std::mutex mutex_;
   std::condition_variable freed_;
 };

@@ -12,7 +12,9 @@
 //      stores the state entering every chunk (start), and h_out after the last;
 //   3. chunk_pass<true>: the same threads as 1 rerun their chunk from start, now writing y.
 // A state-only call (y empty: the model's checkpoint sweep) stops after 2. h_out always comes
-// from 2, so it is the same bitwise with or without y. Chunks start where the call's rows
+// from 2, so it is the same bitwise with or without y. When one chunk covers each sequence
+// (short windows, one decoding step) pass 3 runs alone from h_in and writes h_out itself, with
+// or without y alike: no chunk states, no carry kernel. Chunks start where the call's rows
 // start, so cutting a record into tiles changes the rounding of the result (not its value
 // beyond fp32 rounding); the parity tests state the tolerance.
 //
@@ -25,6 +27,9 @@
 // waves of resident blocks. Offsets are 64-bit throughout.
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
@@ -60,6 +65,9 @@ struct ScanArgs {
   int rank_pad = 0;          // rank rounded up to a multiple of 4 (staged dt_in columns)
   bool reverse = false, accumulate = false;
   int64_t chunk_len = 0, chunks = 0;
+  // One chunk per sequence: pass 3 alone, starting from h_in and writing h_out itself (short
+  // windows, one decoding step: no chunk states, no carry).
+  bool direct = false;
   // [S, chunks, D, N] local states (pass 1) and entering states (pass 2); [S, chunks, D] sum dt.
   float* chunk_local = nullptr;
   float* chunk_start = nullptr;
@@ -104,7 +112,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
   float* const s_delta = s_u + kSub * kThreads;
   float* const s_z = s_delta + (kR == 0 ? kSub * kThreads : 0);
   float* const s_y = s_z + (kOutput && a.z ? kSub * kThreads : 0);
-  const bool read_y = kOutput && a.accumulate;
+  const bool read_y = kOutput && a.accumulate && a.y;
 
   float w[kR > 0 ? kR : 1];
   if constexpr (kR > 0) {
@@ -119,7 +127,12 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
 #pragma unroll
   for (int n = 0; n < kN; ++n) {
     a2[n] = active && n < nstate ? a.A[d * a.A_ld + n] * kLog2e : 0.0f;
-    h[n] = kOutput && active && n < nstate ? a.chunk_start[chunk_base * nstate + n] : 0.0f;
+    float start = 0.0f;
+    if (kOutput && active && n < nstate)
+      start = !a.direct ? a.chunk_start[chunk_base * nstate + n]
+              : a.h_in  ? a.h_in[(s * a.dim + d) * nstate + n]
+                        : 0.0f;
+    h[n] = start;
   }
   const float dt_bias = active && a.delta_bias ? a.delta_bias[d] : 0.0f;
   const float d_skip = active && a.Dskip ? a.Dskip[d] : 0.0f;
@@ -132,7 +145,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
   const float* u_p = a.u + row0 * a.u_ld + d;
   const float* delta_p = kR == 0 ? a.delta + row0 * a.delta_ld + d : nullptr;
   const float* z_p = kOutput && a.z ? a.z + row0 * a.z_ld + d : nullptr;
-  float* y_p = kOutput ? a.y + row0 * a.y_ld + d : nullptr;
+  float* y_p = kOutput && a.y ? a.y + row0 * a.y_ld + d : nullptr;
   for (int64_t q0 = q_begin; q0 < q_end; q0 += kSub) {
     const int count = q_end - q0 < kSub ? static_cast<int>(q_end - q0) : kSub;
     __syncthreads();  // the previous round's rows are consumed
@@ -207,7 +220,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
           if (kOutput) acc = fmaf(cv[k], h[n], acc);
         }
       }
-      if (kOutput) {
+      if (kOutput && y_p) {
         if (a.Dskip) acc = fmaf(d_skip, u, acc);
         if (z_p) acc *= silu(s_z[i * kThreads + tid]);
         *y_p = read_y ? s_y[i * kThreads + tid] + acc : acc;
@@ -220,6 +233,11 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
     for (int n = 0; n < kN; ++n)
       if (n < nstate) a.chunk_local[chunk_base * nstate + n] = h[n];
     a.chunk_dt[chunk_base] = sum_dt;
+  }
+  if (kOutput && a.direct && active && a.h_out) {
+#pragma unroll
+    for (int n = 0; n < kN; ++n)
+      if (n < nstate) a.h_out[(s * a.dim + d) * nstate + n] = h[n];
   }
 }
 
@@ -270,14 +288,31 @@ size_t chunk_smem(const ScanArgs& a, bool widest = false) {
 template <int kN, int kR, bool kOutput>
 int resident_blocks(const ScanArgs& a, int sm_count) {
   const size_t smem = chunk_smem<kN, kR, kOutput>(a, true);
-  if (smem > 48 * 1024)
-    STRAND_CUDA_CHECK(cudaFuncSetAttribute(chunk_pass<kN, kR, kOutput>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(smem)));
-  int per_sm = 0;
-  STRAND_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, chunk_pass<kN, kR, kOutput>, kThreads, smem));
-  STRAND_ASSERT(per_sm > 0, "selective_scan (cuda): the chunk kernel does not fit a multiprocessor (", smem,
-                " bytes of shared memory)");
-  return per_sm * sm_count;
+  // The answer depends on the kernel, the shared memory and the device only: asked once per
+  // (device, size), so a decoding step does not pay two driver calls per kernel.
+  // The kernel's shared-memory limit only ever grows (per device), so every size asked for
+  // before stays launchable.
+  static std::mutex mutex;
+  static std::map<std::pair<int, size_t>, int> per_sm_of;
+  static std::map<int, size_t> limit_of;
+  int device = 0;
+  STRAND_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = per_sm_of.find({device, smem});
+  if (it == per_sm_of.end()) {
+    size_t& limit = limit_of[device];
+    if (smem > 48 * 1024 && smem > limit) {
+      STRAND_CUDA_CHECK(cudaFuncSetAttribute(chunk_pass<kN, kR, kOutput>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             static_cast<int>(smem)));
+      limit = smem;
+    }
+    int per_sm = 0;
+    STRAND_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, chunk_pass<kN, kR, kOutput>, kThreads, smem));
+    STRAND_ASSERT(per_sm > 0, "selective_scan (cuda): the chunk kernel does not fit a multiprocessor (", smem,
+                  " bytes of shared memory)");
+    it = per_sm_of.emplace(std::make_pair(device, smem), per_sm).first;
+  }
+  return it->second * sm_count;
 }
 
 // Positions per chunk. A chunk pass takes (waves of resident blocks) x (chunk length) time and
@@ -321,6 +356,12 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
                                 resident_blocks<kN, kR, true>(a, ws.sm_count()));
   a.chunk_len = chunk_length(seqs, a.len, a.dim, resident);
   a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
+  if (a.chunks == 1) {
+    // Whether or not y is wanted, so that h_out is the same either way.
+    a.direct = true;
+    launch_chunk_pass<kN, kR, true>(a, seqs, stream);
+    return;
+  }
   const size_t states = static_cast<size_t>(seqs * a.chunks * a.dim);
   a.chunk_local = static_cast<float*>(ws.scratch(Workspace::kScanChunkLocal, states * a.nstate * sizeof(float)));
   a.chunk_start = static_cast<float*>(ws.scratch(Workspace::kScanChunkStart, states * a.nstate * sizeof(float)));
