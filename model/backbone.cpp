@@ -327,35 +327,62 @@ Backbone::Stream::Stream(Backbone& backbone, int64_t sequences) : backbone_(back
 
 Backbone::Stream::~Stream() = default;
 
-void Backbone::Stream::feed(std::span<const int32_t> ids, int64_t n, MatF hidden) {
+MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n) {
   Backbone& b = backbone_;
-  const int64_t rows = sequences_ * n;
+  const int64_t rows = sequences_ * n, width = b.hidden_width();
   STRAND_ASSERT(n > 0 && static_cast<int64_t>(ids.size()) == rows, "feed: ", ids.size(), " ids for ", sequences_,
                 " sequences of ", n);
-  STRAND_ASSERT(hidden.rows == rows && hidden.cols == b.hidden_width(), "feed: output is [", hidden.rows, ", ",
-                hidden.cols, "]");
   b.check_ids(ids);
-  std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
-  if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
   if (ws_.empty() || ws_rows_ < rows) {
+    // Sized for the largest feed so far: one-token steps after a prefill reuse everything.
     ws_.clear();
     ws_.emplace_back(b.backend_, rows, b.config_, false);
     ws_rows_ = rows;
+    r_ = kernels::DeviceBuffer<float>(b.backend_, static_cast<size_t>(rows * width));
+    ids_ = kernels::DeviceBuffer<int32_t>(b.backend_, static_cast<size_t>(rows));
+    logits_ = kernels::DeviceBuffer<float>(b.backend_, static_cast<size_t>(rows * b.vocab_size()));
   }
   Workspace& w = ws_.front();
   w.mode = Workspace::Mode::kStream;
   w.seq_len = n;
-  Staged st = b.stage(ids, hidden);
-  b.embed(st.ids, st.r, false);
+  const MatF r = r_.mat(rows, width);
+  const int32_t* resident_ids = ids.data();
+  if (!b.backend_.host_memory()) {
+    b.backend_.upload(ids_.data(), ids.data(), ids.size() * sizeof(int32_t));
+    resident_ids = ids_.data();
+  }
+  b.embed(resident_ids, r, false);
   for (size_t l = 0; l < b.layers_.size(); ++l) {
     // This layer's carried state, [sequences, d_inner, *], stands in for the workspace's own.
     std::swap(w.conv_state[0], conv_[l]);
     std::swap(w.scan_state[0], scan_[l]);
-    b.run_layer(b.layers_[l], st.r, ws_, rows, l + 1 < b.layers_.size() ? Epilogue::kResidual : Epilogue::kFinalNorm);
+    b.run_layer(b.layers_[l], r, ws_, rows, l + 1 < b.layers_.size() ? Epilogue::kResidual : Epilogue::kFinalNorm);
     std::swap(w.conv_state[0], conv_[l]);
     std::swap(w.scan_state[0], scan_[l]);
   }
-  if (!b.backend_.host_memory()) b.download(st.r, hidden);
+  return r;
+}
+
+void Backbone::Stream::feed(std::span<const int32_t> ids, int64_t n, MatF hidden) {
+  Backbone& b = backbone_;
+  STRAND_ASSERT(hidden.rows == sequences_ * n && hidden.cols == b.hidden_width(), "feed: output is [", hidden.rows,
+                ", ", hidden.cols, "]");
+  std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
+  if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
+  const MatF r = advance(ids, n);
+  b.download(r, hidden);
+}
+
+void Backbone::Stream::feed_logits(std::span<const int32_t> ids, int64_t n, MatF logits) {
+  Backbone& b = backbone_;
+  STRAND_ASSERT(logits.rows == sequences_ * n && logits.cols == b.vocab_size(), "feed_logits: output is [",
+                logits.rows, ", ", logits.cols, "]");
+  std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
+  if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
+  const MatF r = advance(ids, n);
+  const MatF o = logits_.mat(logits.rows, logits.cols);
+  b.lm_head(r, o);
+  b.download(o, logits);
 }
 
 void Backbone::upload(ConstMatF host, MatF dst) {
@@ -633,7 +660,6 @@ FlopCount Backbone::executed_flops_per_base(int64_t len, int64_t tile_rows) cons
 }
 
 void Backbone::logits(ConstMatF hidden, MatF out) {
-  const int d = config_.d_model;
   STRAND_ASSERT(hidden.cols == hidden_width() && out.cols == config_.vocab_size && out.rows == hidden.rows);
   std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
   if (!backend_.concurrent_calls()) one_at_a_time.lock();
@@ -648,10 +674,15 @@ void Backbone::logits(ConstMatF hidden, MatF out) {
     out_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(out.rows * out.cols));
     o = out_buffer.mat(out.rows, out.cols);
   }
+  lm_head(h, o);
+  if (!backend_.host_memory()) download(o, out);
+}
+
+void Backbone::lm_head(ConstMatF h, MatF o) {
+  const int d = config_.d_model;
   // [L, V] = h1 · W^T (+ h2 · W_rc^T for PS: RCPSLMHead sums the two strands' logits)
   backend_.linear({h.col_slice(0, d), lm_head_, nullptr, o, false});
   if (config_.rcps) backend_.linear({h.col_slice(d, d), lm_head_rc_table_, nullptr, o, true});
-  if (!backend_.host_memory()) download(o, out);
 }
 
 }  // namespace strand::model

@@ -100,14 +100,23 @@ class Backbone {
     // ids [sequences * n]: the next n tokens of every sequence (sequence s at rows s * n ...);
     // hidden [sequences * n, hidden_width] in host memory: their final hidden states.
     void feed(std::span<const int32_t> ids, int64_t n, kernels::MatF hidden);
+    // The same, returning the LM-head logits of these tokens instead ([sequences * n,
+    // vocab_size], host memory): computed where the model runs, so a decoding step moves only
+    // its ids and logits.
+    void feed_logits(std::span<const int32_t> ids, int64_t n, kernels::MatF logits);
     int64_t sequences() const { return sequences_; }
 
    private:
+    // Runs the tokens through every layer; R (final hidden states) in the backend's memory.
+    kernels::MatF advance(std::span<const int32_t> ids, int64_t n);
+
     Backbone& backbone_;
     int64_t sequences_;
     std::vector<kernels::DeviceBuffer<float>> conv_, scan_;  // per layer: [S, d_inner, K - 1], [S, d_inner, N]
     std::vector<Workspace> ws_;                                // one, sized for the largest feed so far
     int64_t ws_rows_ = 0;
+    kernels::DeviceBuffer<float> r_, logits_;  // [rows, width], [rows, vocab] of the largest feed
+    kernels::DeviceBuffer<int32_t> ids_;
   };
   // Whether Stream can run this model (every layer one left-to-right mixer, no strand halves).
   bool streamable() const;
@@ -168,6 +177,8 @@ class Backbone {
     const int32_t* ids = nullptr;
   };
   Staged stage(std::span<const int32_t> ids, kernels::MatF out);
+  // o [L, V] = the LM head of final hidden states h [L, hidden_width], both in the backend's memory.
+  void lm_head(kernels::ConstMatF h, kernels::MatF o);
   void check_ids(std::span<const int32_t> ids) const;  // strand::Error naming the position
   // run() and run_batch(): batch_seq_len 0 is one record in tiles that carry the mixer state;
   // otherwise ids holds independent sequences of that length, all in one tile.

@@ -13,18 +13,17 @@ double stream_loglik(model::Backbone& backbone, std::span<const int32_t> ids, in
   const auto len = static_cast<int64_t>(ids.size());
   if (len < 2) return 0.0;
   const int64_t piece = piece_rows > 0 ? piece_rows : std::max<int64_t>(1, backbone.default_tile_rows());
-  const int64_t width = backbone.hidden_width(), vocab = backbone.vocab_size();
+  const int64_t vocab = backbone.vocab_size();
   model::Backbone::Stream stream(backbone, 1);
-  std::vector<float> hidden, logits;
+  std::vector<float> logits;
   // Position t is predicted by row t - 1: the last row of a piece predicts the next piece's first.
   std::vector<float> carried(static_cast<size_t>(vocab));
   double sum = 0.0;
   for (int64_t p0 = 0; p0 < len; p0 += piece) {
     const int64_t n = std::min(piece, len - p0);
-    hidden.resize(static_cast<size_t>(n * width));
     logits.resize(static_cast<size_t>(n * vocab));
-    stream.feed(ids.subspan(static_cast<size_t>(p0), static_cast<size_t>(n)), n, kernels::MatF(hidden.data(), n, width));
-    backbone.logits(kernels::ConstMatF(hidden.data(), n, width), kernels::MatF(logits.data(), n, vocab));
+    stream.feed_logits(ids.subspan(static_cast<size_t>(p0), static_cast<size_t>(n)), n,
+                       kernels::MatF(logits.data(), n, vocab));
     for (int64_t i = 0; i < n; ++i) {
       const int64_t t = p0 + i;
       if (t == 0) continue;

@@ -38,29 +38,29 @@ struct Batch {
   std::vector<double> logp;        // [count] sum of log p over the scored generated bases
 };
 
-// The last hidden row of each sequence after feeding the prompt, in pieces of at most
-// `piece_rows` rows (so a long prompt costs one piece of memory).
-void prefill(model::Backbone::Stream& stream, const std::vector<int32_t>& prompt, int64_t width, int64_t piece_rows,
-             std::vector<float>& last_hidden) {
+// The logits after the last prompt base of each sequence, feeding the prompt in pieces of at
+// most `piece_rows` rows (so a long prompt costs one piece of memory).
+void prefill(model::Backbone::Stream& stream, const std::vector<int32_t>& prompt, int64_t vocab, int64_t piece_rows,
+             std::vector<float>& last_logits) {
   const int64_t seqs = stream.sequences(), len = static_cast<int64_t>(prompt.size());
   const int64_t piece = std::max<int64_t>(1, piece_rows / seqs);
   std::vector<int32_t> ids;
-  std::vector<float> hidden;
+  std::vector<float> logits;
   for (int64_t p0 = 0; p0 < len; p0 += piece) {
     const int64_t n = std::min(piece, len - p0);
     ids.clear();
     for (int64_t s = 0; s < seqs; ++s) ids.insert(ids.end(), prompt.begin() + p0, prompt.begin() + p0 + n);
-    hidden.resize(static_cast<size_t>(seqs * n * width));
-    stream.feed(ids, n, kernels::MatF(hidden.data(), seqs * n, width));
+    logits.resize(static_cast<size_t>(seqs * n * vocab));
+    stream.feed_logits(ids, n, kernels::MatF(logits.data(), seqs * n, vocab));
     if (p0 + n == len)
       for (int64_t s = 0; s < seqs; ++s)
-        std::copy_n(hidden.data() + (s * n + n - 1) * width, width, last_hidden.data() + s * width);
+        std::copy_n(logits.data() + (s * n + n - 1) * vocab, vocab, last_logits.data() + s * vocab);
   }
 }
 
 void generate_batch(model::Backbone& backbone, const Prompt& prompt, size_t prompt_index, const GenerateOptions& o,
                     uint64_t seed, Batch& b) {
-  const int64_t seqs = b.count, width = backbone.hidden_width(), vocab = backbone.vocab_size();
+  const int64_t seqs = b.count, vocab = backbone.vocab_size();
   std::vector<SampleRng> rngs;
   for (int64_t s = 0; s < seqs; ++s)
     rngs.emplace_back(seed, (static_cast<uint64_t>(prompt_index) << 32) | static_cast<uint64_t>(b.first + s));
@@ -69,7 +69,7 @@ void generate_batch(model::Backbone& backbone, const Prompt& prompt, size_t prom
   for (auto& s : b.bases) s.reserve(static_cast<size_t>(o.length));
 
   model::Backbone::Stream stream(backbone, seqs);
-  std::vector<float> hidden(static_cast<size_t>(seqs * width)), logits(static_cast<size_t>(seqs * vocab));
+  std::vector<float> logits(static_cast<size_t>(seqs * vocab));  // of each sequence's next base
   std::vector<int32_t> next(static_cast<size_t>(seqs));
   int64_t produced = 0;
   if (prompt.seq.empty()) {
@@ -80,13 +80,12 @@ void generate_batch(model::Backbone& backbone, const Prompt& prompt, size_t prom
       next[static_cast<size_t>(s)] = genomics::kTokenA + base;
       b.bases[static_cast<size_t>(s)] += "ACGT"[base];
     }
-    stream.feed(next, 1, kernels::MatF(hidden.data(), seqs, width));
+    stream.feed_logits(next, 1, kernels::MatF(logits.data(), seqs, vocab));
     produced = 1;
   } else {
-    prefill(stream, genomics::tokenize(prompt.seq), width, backbone.default_tile_rows(), hidden);
+    prefill(stream, genomics::tokenize(prompt.seq), vocab, backbone.default_tile_rows(), logits);
   }
   for (; produced < o.length; ++produced) {
-    backbone.logits(kernels::ConstMatF(hidden.data(), seqs, width), kernels::MatF(logits.data(), seqs, vocab));
     for (int64_t s = 0; s < seqs; ++s) {
       const float* row = logits.data() + s * vocab;
       const int base = sample_base(std::span<const float, 4>(row + genomics::kTokenA, 4), o.sampling,
@@ -97,7 +96,7 @@ void generate_batch(model::Backbone& backbone, const Prompt& prompt, size_t prom
       next[static_cast<size_t>(s)] = token;
       b.bases[static_cast<size_t>(s)] += "ACGT"[base];
     }
-    if (produced + 1 < o.length) stream.feed(next, 1, kernels::MatF(hidden.data(), seqs, width));
+    if (produced + 1 < o.length) stream.feed_logits(next, 1, kernels::MatF(logits.data(), seqs, vocab));
   }
 }
 
