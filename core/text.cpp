@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -32,7 +33,8 @@ double parse_double(std::string_view text, std::string_view what) {
   errno = 0;
   const double value = std::strtod(s.c_str(), &end);
   if (end != s.c_str() + s.size()) fail("invalid ", what, " ", quote_for_message(text), ": not a number");
-  if (errno == ERANGE && (value > 1.0 || value < -1.0)) fail("invalid ", what, " ", quote_for_message(text), ": out of range");
+  if (errno == ERANGE && (value > 1.0 || value < -1.0))
+    fail("invalid ", what, " ", quote_for_message(text), ": out of range");
   return value;
 }
 
@@ -76,6 +78,12 @@ std::string quote_for_message(std::string_view text, size_t max_chars) {
   }
   out += "'";
   return out;
+}
+
+std::string format_significant(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
 }
 
 }  // namespace strand

@@ -17,6 +17,9 @@ double parse_double(std::string_view text, std::string_view what);
 std::vector<std::string_view> split(std::string_view text, char sep);
 std::string_view trim(std::string_view text);
 // Printable rendering of arbitrary bytes for error messages (control bytes escaped, capped).
+// `v` with `digits` significant digits, shortest form (printf %.*g): values in TSV and headers.
+std::string format_significant(double v, int digits);
+
 std::string quote_for_message(std::string_view text, size_t max_chars = 60);
 
 }  // namespace strand

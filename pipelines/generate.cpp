@@ -25,6 +25,7 @@
 namespace strand::pipelines {
 namespace {
 
+constexpr int kDigits = 8;  // significant digits of the values written (header values)
 struct Prompt {
   std::string id;
   std::string seq;  // upper case; empty = none
@@ -88,8 +89,8 @@ void generate_batch(model::Backbone& backbone, const Prompt& prompt, size_t prom
   for (; produced < o.length; ++produced) {
     for (int64_t s = 0; s < seqs; ++s) {
       const float* row = logits.data() + s * vocab;
-      const int base = sample_base(std::span<const float, 4>(row + genomics::kTokenA, 4), o.sampling,
-                                   rngs[static_cast<size_t>(s)]);
+      const int base =
+          sample_base(std::span<const float, 4>(row + genomics::kTokenA, 4), o.sampling, rngs[static_cast<size_t>(s)]);
       const int32_t token = genomics::kTokenA + base;
       b.logp[static_cast<size_t>(s)] +=
           log_softmax_at(std::span<const float>(row, static_cast<size_t>(vocab)), static_cast<size_t>(token));
@@ -98,12 +99,6 @@ void generate_batch(model::Backbone& backbone, const Prompt& prompt, size_t prom
     }
     if (produced + 1 < o.length) stream.feed_logits(next, 1, kernels::MatF(logits.data(), seqs, vocab));
   }
-}
-
-std::string number(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.8g", v);
-  return buf;
 }
 
 std::vector<Prompt> read_prompts(const GenerateOptions& o) {
@@ -141,12 +136,14 @@ GenerateSummary run_generate(const GenerateOptions& o) {
   const SamplingOptions& sp = o.sampling;
   log_info("generate", "model ", weights.folder, ", ", prompts.size(), " prompt(s) x ", o.num_samples, " samples x ",
            o.length, " bases, temperature ", sp.temperature, ", top-k ", sp.top_k, ", top-p ", sp.top_p, ", seed ",
-           summary.seed, ", batch ", o.batch, backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
+           summary.seed, ", batch ", o.batch,
+           backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
 
   AtomicOutput out(o.output.path);
   genomics::TextWriter text(out, o.output.type == OutputType::kBgzf, "FASTA output");
-  Progress progress("generate", "bases", static_cast<uint64_t>(prompts.size()) * static_cast<uint64_t>(o.num_samples) *
-                                             static_cast<uint64_t>(o.length));
+  Progress progress(
+      "generate", "bases",
+      static_cast<uint64_t>(prompts.size()) * static_cast<uint64_t>(o.num_samples) * static_cast<uint64_t>(o.length));
   size_t next_prompt = 0;
   int64_t next_sample = 0;
   const size_t tokens = std::max<size_t>(2, 2 * backbones.size());
@@ -161,7 +158,8 @@ GenerateSummary run_generate(const GenerateOptions& o) {
                                                        auto b = std::make_shared<Batch>();
                                                        b->prompt = next_prompt;
                                                        b->first = next_sample;
-                                                       b->count = std::min<int64_t>(o.batch, o.num_samples - next_sample);
+                                                       b->count =
+                                                           std::min<int64_t>(o.batch, o.num_samples - next_sample);
                                                        next_sample += b->count;
                                                        if (next_sample == o.num_samples) ++next_prompt, next_sample = 0;
                                                        return b;
@@ -174,24 +172,28 @@ GenerateSummary run_generate(const GenerateOptions& o) {
                 progress.add(static_cast<uint64_t>(b->count * o.length));
                 return b;
               }) &
-          tbb::make_filter<std::shared_ptr<Batch>, void>(tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
-            const Prompt& p = prompts[b->prompt];
-            // With no prompt the first base is drawn uniformly and not scored.
-            const int64_t scored = p.seq.empty() ? o.length - 1 : o.length;
-            for (int64_t s = 0; s < b->count; ++s) {
-              const double total = b->logp[static_cast<size_t>(s)];
-              const int64_t sample = b->first + s + 1;
-              text.write(cat(">", p.id, "_", sample, " prompt=", p.id, " prompt_length=", p.seq.size(), " sample=", sample,
-                             " length=", o.length, " temperature=", number(sp.temperature), " top_k=", sp.top_k,
-                             " top_p=", number(sp.top_p), " seed=", summary.seed, " logp_total=", number(total),
-                             " logp_mean=", scored > 0 ? number(total / static_cast<double>(scored)) : std::string("."),
-                             "\n"));
-              const std::string& seq = b->bases[static_cast<size_t>(s)];
-              for (size_t i = 0; i < seq.size(); i += 60) text.write(cat(std::string_view(seq).substr(i, 60), "\n"));
-              ++summary.sequences;
-              summary.bases += seq.size();
-            }
-          }));
+          tbb::make_filter<std::shared_ptr<Batch>, void>(
+              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
+                const Prompt& p = prompts[b->prompt];
+                // With no prompt the first base is drawn uniformly and not scored.
+                const int64_t scored = p.seq.empty() ? o.length - 1 : o.length;
+                for (int64_t s = 0; s < b->count; ++s) {
+                  const double total = b->logp[static_cast<size_t>(s)];
+                  const int64_t sample = b->first + s + 1;
+                  text.write(cat(
+                      ">", p.id, "_", sample, " prompt=", p.id, " prompt_length=", p.seq.size(), " sample=", sample,
+                      " length=", o.length, " temperature=", format_significant(sp.temperature, kDigits),
+                      " top_k=", sp.top_k, " top_p=", format_significant(sp.top_p, kDigits), " seed=", summary.seed,
+                      " logp_total=", format_significant(total, kDigits), " logp_mean=",
+                      scored > 0 ? format_significant(total / static_cast<double>(scored), kDigits) : std::string("."),
+                      "\n"));
+                  const std::string& seq = b->bases[static_cast<size_t>(s)];
+                  for (size_t i = 0; i < seq.size(); i += 60)
+                    text.write(cat(std::string_view(seq).substr(i, 60), "\n"));
+                  ++summary.sequences;
+                  summary.bases += seq.size();
+                }
+              }));
   text.close();
   out.commit();
   progress.finish();

@@ -2,9 +2,9 @@
 
 #include <oneapi/tbb/parallel_pipeline.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 #include <limits>
 #include <map>
 #include <memory>
@@ -30,6 +30,7 @@
 namespace strand::pipelines {
 namespace {
 
+constexpr int kDigits = 10;  // significant digits of the values written (enough for a sum over millions of bases)
 constexpr double kLn2 = 0.69314718055994530942;
 constexpr float kNoValue = std::numeric_limits<float>::quiet_NaN();
 
@@ -39,15 +40,8 @@ struct Item {
   std::vector<float> track;  // [L] -log2 p per base (NaN: no value), when --track
 };
 
-// "-123.456" with enough digits for a sum over millions of bases.
-std::string number(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
 std::string bits_per_base(double loglik, int64_t scored) {
-  return scored > 0 ? number(-loglik / static_cast<double>(scored) / kLn2) : std::string(".");
+  return scored > 0 ? format_significant(-loglik / static_cast<double>(scored) / kLn2, kDigits) : std::string(".");
 }
 
 }  // namespace
@@ -106,19 +100,18 @@ LoglikSummary run_loglik(const LoglikOptions& o) {
                 const BackbonePool::Lease backbone = backbones.acquire();
                 // -log2 p per base: the forward strand's, then averaged with the reverse strand's
                 // prediction of the same base (from its right-hand context).
-                item->loglik = stream_loglik(*backbone, ids, 0, !track ? std::function<void(int64_t, double)>()
-                                                                       : [&](int64_t t, double lp) {
-                                                                           item->track[static_cast<size_t>(t)] =
-                                                                               static_cast<float>(-lp / kLn2);
-                                                                         });
+                item->loglik = stream_loglik(
+                    *backbone, ids, 0, !track ? std::function<void(int64_t, double)>() : [&](int64_t t, double lp) {
+                      item->track[static_cast<size_t>(t)] = static_cast<float>(-lp / kLn2);
+                    });
                 if (o.both_strands) {
                   const std::vector<int32_t> rc = genomics::reverse_complement_tokens(ids);
-                  item->loglik_rc = stream_loglik(*backbone, rc, 0, !track ? std::function<void(int64_t, double)>()
-                                                                           : [&](int64_t t, double lp) {
-                    float& v = item->track[static_cast<size_t>(len - 1 - t)];
-                    const auto bits = static_cast<float>(-lp / kLn2);
-                    v = std::isnan(v) ? bits : 0.5f * (v + bits);
-                  });
+                  item->loglik_rc = stream_loglik(
+                      *backbone, rc, 0, !track ? std::function<void(int64_t, double)>() : [&](int64_t t, double lp) {
+                        float& v = item->track[static_cast<size_t>(len - 1 - t)];
+                        const auto bits = static_cast<float>(-lp / kLn2);
+                        v = std::isnan(v) ? bits : 0.5f * (v + bits);
+                      });
                 }
                 return item;
               }) &
@@ -127,12 +120,13 @@ LoglikSummary run_loglik(const LoglikOptions& o) {
                 const auto len = static_cast<int64_t>(item->rec.seq.size());
                 const int64_t scored = std::max<int64_t>(0, len - 1);
                 const std::string name = item->rec.name.empty() ? cat("record_", summary.records + 1) : item->rec.name;
-                std::string line = cat(name, "\t", len, "\t", scored, "\t", number(item->loglik), "\t",
-                                       bits_per_base(item->loglik, scored));
+                std::string line = cat(name, "\t", len, "\t", scored, "\t", format_significant(item->loglik, kDigits),
+                                       "\t", bits_per_base(item->loglik, scored));
                 if (o.both_strands) {
                   const double mean = 0.5 * (item->loglik + item->loglik_rc);
-                  line += cat("\t", number(item->loglik_rc), "\t", bits_per_base(item->loglik_rc, scored), "\t",
-                              number(mean), "\t", bits_per_base(mean, scored));
+                  line += cat("\t", format_significant(item->loglik_rc, kDigits), "\t",
+                              bits_per_base(item->loglik_rc, scored), "\t", format_significant(mean, kDigits), "\t",
+                              bits_per_base(mean, scored));
                 }
                 text.write(line + "\n");
                 // Tracks are in contig coordinates: a region's values sit where the region is.
@@ -169,7 +163,8 @@ LoglikSummary run_loglik(const LoglikOptions& o) {
   out.commit();
   if (track_out) track_out->commit();
   log_info("loglik", summary.records, " records, ", summary.bases, " bases in ", human_duration(progress.elapsed_s()),
-           " (", human_count(progress.elapsed_s() > 0 ? static_cast<double>(summary.bases) / progress.elapsed_s() : 0.0),
+           " (",
+           human_count(progress.elapsed_s() > 0 ? static_cast<double>(summary.bases) / progress.elapsed_s() : 0.0),
            " bases/s) -> ", o.output.path, o.track.empty() ? std::string() : cat(", track ", o.track));
   return summary;
 }

@@ -91,14 +91,9 @@ struct Scoring {
   bool rc_masked_pass() const { return both_strands && !rcps; }
 };
 
+// A, C, G, T (any case) = 0..3, anything else -1.
 int nucleotide(char base) {
-  switch (base) {
-    case 'A': case 'a': return 0;
-    case 'C': case 'c': return 1;
-    case 'G': case 'g': return 2;
-    case 'T': case 't': return 3;
-    default: return -1;
-  }
+  return genomics::nucleotide_index(genomics::token_of(base));
 }
 
 bool same_bases(std::string_view a, std::string_view b) {
@@ -260,8 +255,8 @@ void finish_scores(Chunk& chunk, const Scoring& s) {
       if (s.llr && s.causal) {
         double llr = out[static_cast<size_t>(a.alt.job[0])].loglik - out[static_cast<size_t>(r.ref.job[0])].loglik;
         if (s.both_strands)
-          llr = 0.5 * (llr + out[static_cast<size_t>(a.alt.job[1])].loglik -
-                       out[static_cast<size_t>(r.ref.job[1])].loglik);
+          llr = 0.5 *
+                (llr + out[static_cast<size_t>(a.alt.job[1])].loglik - out[static_cast<size_t>(r.ref.job[1])].loglik);
         a.llr = static_cast<float>(llr);
       } else if (s.llr && a.llr_reason == SkipReason::kNone) {
         const auto& lp = out[static_cast<size_t>(r.masked.job[0])].nucleotide_logp;
@@ -294,7 +289,7 @@ std::string describe_llr(const Scoring& s, const std::string& model) {
 }
 
 std::string describe_edist(const Scoring& s, const std::string& model) {
-  const std::string features = s.rcps ? "the two strand halves of the RC-equivariant model averaged"
+  const std::string features = s.rcps           ? "the two strand halves of the RC-equivariant model averaged"
                                : s.both_strands ? "averaged with the reverse complement's"
                                                 : "forward strand only";
   return cat("Cosine distance (1 - cos) between the mean-pooled final hidden states of the REF and ALT windows (",
@@ -329,9 +324,12 @@ ScoreSummary run_score(const ScoreOptions& o) {
   s.both_strands = o.both_strands;
   s.llr = o.llr;
   s.edist = o.edist;
-  s.window = o.window > 0 ? o.window : weights.config.score_window > 0 ? weights.config.score_window : kDefaultScoreWindow;
+  s.window = o.window > 0                      ? o.window
+             : weights.config.score_window > 0 ? weights.config.score_window
+                                               : kDefaultScoreWindow;
   if (!s.causal && weights.config.arch == model::Architecture::kCaduceus && !weights.config.bidirectional)
-    log_warning("score", "model ", folder, " is a unidirectional Caduceus: the masked position sees only its left side");
+    log_warning("score", "model ", folder,
+                " is a unidirectional Caduceus: the masked position sees only its left side");
 
   genomics::IndexedFasta fasta(o.fasta_ref);
   genomics::VcfReader reader(o.input);
@@ -358,9 +356,12 @@ ScoreSummary run_score(const ScoreOptions& o) {
   writer.add_header_line(cat("##strandScoreMode=", s.causal ? "causal window LLR" : "masked-LM SNV LLR",
                              s.both_strands ? ", both strands" : ", forward strand"));
   writer.write_header();
-  log_info("score", "model ", folder, " (", s.causal ? "causal" : s.rcps ? "masked, RC-equivariant" : "masked", ", ",
-           weights.config.n_layer, " layers), window ", s.window, " bp, ", s.both_strands ? "both strands" : "forward strand",
-           ", batch ", o.batch, ", ", compute.threads(), " threads",
+  log_info("score", "model ", folder, " (",
+           s.causal ? "causal"
+           : s.rcps ? "masked, RC-equivariant"
+                    : "masked",
+           ", ", weights.config.n_layer, " layers), window ", s.window, " bp, ",
+           s.both_strands ? "both strands" : "forward strand", ", batch ", o.batch, ", ", compute.threads(), " threads",
            backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
 
   Planner planner(o, s, reader, fasta);
@@ -371,48 +372,48 @@ ScoreSummary run_score(const ScoreOptions& o) {
   const size_t chunk_records = static_cast<size_t>(std::max(16, 2 * o.batch));
   const size_t tokens = std::max<size_t>({2, static_cast<size_t>(compute.threads()), 2 * backbones.size()});
   tbb::parallel_pipeline(
-      tokens,
-      tbb::make_filter<void, std::shared_ptr<Chunk>>(tbb::filter_mode::serial_in_order,
-                                                     [&](tbb::flow_control& fc) -> std::shared_ptr<Chunk> {
-                                                       std::unique_ptr<Chunk> c = planner.next_chunk(chunk_records);
-                                                       if (!c) fc.stop();
-                                                       return std::shared_ptr<Chunk>(std::move(c));
-                                                     }) &
-          tbb::make_filter<std::shared_ptr<Chunk>, std::shared_ptr<Chunk>>(
-              tbb::filter_mode::parallel,
-              [&](std::shared_ptr<Chunk> chunk) {
-                const BackbonePool::Lease backbone = backbones.acquire();  // one GPU per chunk in flight
-                chunk->outputs = run_windows(*backbone, chunk->requests, o.batch);
-                finish_scores(*chunk, s);
-                return chunk;
-              }) &
-          tbb::make_filter<std::shared_ptr<Chunk>, void>(
-              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Chunk> chunk) {
-                summary.windows += chunk->requests.size();
-                std::vector<float> values;
-                for (RecordPlan& r : chunk->records) {
-                  ++summary.records;
-                  if (r.alleles.empty()) ++summary.no_alt_records;
-                  if (!r.alleles.empty()) {
-                    summary.alleles += r.alleles.size();
-                    for (const AllelePlan& a : r.alleles) {
-                      const SkipReason why = a.reason != SkipReason::kNone ? a.reason : a.llr_reason;
-                      ++summary.skipped[static_cast<size_t>(why)];
-                      summary.llr_values += !std::isnan(a.llr);
-                      summary.edist_values += !std::isnan(a.edist);
-                    }
-                    const auto put = [&](const char* tag, float AllelePlan::*field) {
-                      values.clear();
-                      for (const AllelePlan& a : r.alleles) values.push_back(a.*field);
-                      writer.set_info_floats(r.rec.get(), tag, values);
-                    };
-                    if (s.llr) put("STRAND_LLR", &AllelePlan::llr);
-                    if (s.edist) put("STRAND_EDIST", &AllelePlan::edist);
-                  }
-                  writer.write(r.rec.get());
-                }
-                progress.add(chunk->records.size());
-              }));
+      tokens, tbb::make_filter<void, std::shared_ptr<Chunk>>(tbb::filter_mode::serial_in_order,
+                                                             [&](tbb::flow_control& fc) -> std::shared_ptr<Chunk> {
+                                                               std::unique_ptr<Chunk> c =
+                                                                   planner.next_chunk(chunk_records);
+                                                               if (!c) fc.stop();
+                                                               return std::shared_ptr<Chunk>(std::move(c));
+                                                             }) &
+                  tbb::make_filter<std::shared_ptr<Chunk>, std::shared_ptr<Chunk>>(
+                      tbb::filter_mode::parallel,
+                      [&](std::shared_ptr<Chunk> chunk) {
+                        const BackbonePool::Lease backbone = backbones.acquire();  // one GPU per chunk in flight
+                        chunk->outputs = run_windows(*backbone, chunk->requests, o.batch);
+                        finish_scores(*chunk, s);
+                        return chunk;
+                      }) &
+                  tbb::make_filter<std::shared_ptr<Chunk>, void>(
+                      tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Chunk> chunk) {
+                        summary.windows += chunk->requests.size();
+                        std::vector<float> values;
+                        for (RecordPlan& r : chunk->records) {
+                          ++summary.records;
+                          if (r.alleles.empty()) ++summary.no_alt_records;
+                          if (!r.alleles.empty()) {
+                            summary.alleles += r.alleles.size();
+                            for (const AllelePlan& a : r.alleles) {
+                              const SkipReason why = a.reason != SkipReason::kNone ? a.reason : a.llr_reason;
+                              ++summary.skipped[static_cast<size_t>(why)];
+                              summary.llr_values += !std::isnan(a.llr);
+                              summary.edist_values += !std::isnan(a.edist);
+                            }
+                            const auto put = [&](const char* tag, float AllelePlan::*field) {
+                              values.clear();
+                              for (const AllelePlan& a : r.alleles) values.push_back(a.*field);
+                              writer.set_info_floats(r.rec.get(), tag, values);
+                            };
+                            if (s.llr) put("STRAND_LLR", &AllelePlan::llr);
+                            if (s.edist) put("STRAND_EDIST", &AllelePlan::edist);
+                          }
+                          writer.write(r.rec.get());
+                        }
+                        progress.add(chunk->records.size());
+                      }));
   writer.close();
   out.commit();
   print_summary(summary, s, progress.elapsed_s());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "genomics/tokenizer.h"
 
 namespace strand::pipelines {
 
@@ -45,24 +46,15 @@ SkipReason classify_alt(std::string_view alt) {
   if (alt.front() == '<') return SkipReason::kSymbolic;
   if (alt.find_first_of("[]") != std::string_view::npos || alt.front() == '.' || alt.back() == '.')
     return SkipReason::kBreakend;
-  for (const char ch : alt) {
-    switch (ch) {
-      case 'A': case 'C': case 'G': case 'T': case 'N':
-      case 'a': case 'c': case 'g': case 't': case 'n': break;
-      default: return SkipReason::kUnsupported;
-    }
-  }
+  for (const char ch : alt)
+    if (genomics::token_of(ch) == genomics::kTokenUnk) return SkipReason::kUnsupported;  // not A/C/G/T/N
   return SkipReason::kNone;
 }
 
 bool window_has_bases(std::string_view window, int64_t centre, int64_t ref_len) {
   for (int64_t i = 0; i < static_cast<int64_t>(window.size()); ++i) {
     if (i >= centre && i < centre + ref_len) continue;
-    switch (window[static_cast<size_t>(i)]) {
-      case 'A': case 'C': case 'G': case 'T':
-      case 'a': case 'c': case 'g': case 't': return true;
-      default: break;
-    }
+    if (genomics::nucleotide_index(genomics::token_of(window[static_cast<size_t>(i)])) >= 0) return true;
   }
   return false;
 }

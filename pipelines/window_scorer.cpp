@@ -26,7 +26,8 @@ void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requ
   for (size_t k = 0; k < count; ++k)
     if (requests[group[k]].masked_row >= 0) masked.push_back(k);
   if (!masked.empty()) {
-    std::vector<float> rows(masked.size() * static_cast<size_t>(width)), logits(masked.size() * static_cast<size_t>(vocab));
+    std::vector<float> rows(masked.size() * static_cast<size_t>(width)),
+        logits(masked.size() * static_cast<size_t>(vocab));
     for (size_t j = 0; j < masked.size(); ++j) {
       const int64_t row = requests[group[masked[j]]].masked_row;
       STRAND_ASSERT(row < len, "masked row ", row, " outside a window of ", len);
@@ -41,29 +42,35 @@ void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requ
     }
   }
 
-  // Log-likelihoods: the LM head over every row of the windows that want one.
+  // Log-likelihoods: one LM-head call over the group's rows when any window wants one (a row's
+  // logits do not depend on the rows computed with it).
   std::vector<float> logits;
+  bool any_loglik = false;
+  for (size_t k = 0; k < count; ++k) any_loglik |= requests[group[k]].loglik;
+  if (any_loglik) {
+    logits.resize(static_cast<size_t>(hidden.rows * vocab));
+    backbone.logits(hidden, MatF(logits.data(), hidden.rows, vocab));
+  }
+  const bool ps = backbone.config().rcps;
+  const int64_t d = ps ? width / 2 : width;
   for (size_t k = 0; k < count; ++k) {
     const WindowRequest& req = requests[group[k]];
     WindowOutput& out = outputs[group[k]];
     if (req.loglik) {
-      logits.resize(static_cast<size_t>(len * vocab));
-      const ConstMatF rows = hidden.row_slice(static_cast<int64_t>(k) * len, len);
-      backbone.logits(rows, MatF(logits.data(), len, vocab));
+      const float* window_logits = logits.data() + static_cast<int64_t>(k) * len * vocab;
       double sum = 0.0;
       for (int64_t t = 1; t < len; ++t)
-        sum += log_softmax_at(std::span<const float>(logits.data() + (t - 1) * vocab, static_cast<size_t>(vocab)),
+        sum += log_softmax_at(std::span<const float>(window_logits + (t - 1) * vocab, static_cast<size_t>(vocab)),
                               static_cast<size_t>(req.ids[static_cast<size_t>(t)]));
       out.loglik = sum;
     }
     if (req.features) {
-      const bool ps = backbone.config().rcps;
-      const int64_t d = ps ? width / 2 : width;
       std::vector<double> sum(static_cast<size_t>(d), 0.0);
       for (int64_t t = 0; t < len; ++t) {
         const float* h = hidden.row(static_cast<int64_t>(k) * len + t);
         if (ps) {
-          for (int64_t c = 0; c < d; ++c) sum[static_cast<size_t>(c)] += 0.5 * (double{h[c]} + double{h[2 * d - 1 - c]});
+          for (int64_t c = 0; c < d; ++c)
+            sum[static_cast<size_t>(c)] += 0.5 * (double{h[c]} + double{h[2 * d - 1 - c]});
         } else {
           for (int64_t c = 0; c < d; ++c) sum[static_cast<size_t>(c)] += h[c];
         }
