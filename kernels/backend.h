@@ -118,7 +118,7 @@ class DeviceBuffer {
 // PyTorch reference does it, with double accumulation for the long sums (GEMM dot products,
 // the RMSNorm mean of squares); kernels/reference/reference_backend.cpp says which.
 std::unique_ptr<Backend> make_reference_backend();
-// Eigen GEMM + TBB + SIMD, on the threads of the caller's tbb::task_arena.
+// Own GEMM kernel + TBB + SIMD, on the threads of the caller's tbb::task_arena.
 std::unique_ptr<Backend> make_cpu_backend();
 // CUDA on device `ordinal` (kernels/cuda/): ops on one stream, GEMMs in `precision`, all else
 // fp32. Throws strand::Error when this build has no CUDA backend or the device cannot be used.

@@ -1,7 +1,7 @@
 // The ops of the forward pass: one plain params struct per op, shapes in the comment above
 // each. Rows of an activation matrix are positions of one or more sequences stacked
 // (batch * seq_len rows); channels are columns. All fp32 on the CPU. Implementations:
-// kernels/reference/ (scalar, the ground truth for tests), kernels/cpu/ (Eigen + TBB + SIMD),
+// kernels/reference/ (scalar, the ground truth for tests), kernels/cpu/ (TBB + SIMD),
 // kernels/cuda/ (later). The model calls them through kernels::Backend (backend.h).
 #pragma once
 

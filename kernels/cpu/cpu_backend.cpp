@@ -1,4 +1,4 @@
-// The CPU backend: Eigen GEMM, TBB over fixed work blocks, vectorised loops (see cpu_ops.h
+// The CPU backend: own GEMM kernel, TBB over fixed work blocks, vectorised loops (see cpu_ops.h
 // and the file of each op).
 #include <oneapi/tbb/task_arena.h>
 

@@ -8,11 +8,12 @@
 
 namespace strand::kernels::cpu {
 
-void linear(const LinearParams& p);     // gemm.cpp
 void conv1d_silu(const ConvParams& p);  // conv.cpp
-// Which instruction set the scan may use: kAuto picks AVX2 + FMA when the CPU has them;
-// kBaseline forces the portable build (tests compare the two).
-enum class Simd { kAuto, kBaseline };
+// Which instruction set the scan and linear may use: kAuto picks the widest the CPU has (AVX2 +
+// FMA; AVX-512 for linear); kBaseline forces the portable build and kAvx2 caps at AVX2 + FMA
+// (tests compare them).
+enum class Simd { kAuto, kBaseline, kAvx2 };
+void linear(const LinearParams& p, Simd simd = Simd::kAuto);         // gemm.cpp
 void selective_scan(const ScanParams& p, Simd simd = Simd::kAuto);  // scan.cpp
 void add_rms_norm(const AddRmsNormParams& p);                       // rowwise.cpp
 void embedding(const EmbeddingParams& p);                           // rowwise.cpp

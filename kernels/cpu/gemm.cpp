@@ -1,84 +1,71 @@
-// linear on the CPU: Eigen's GEMM (single-threaded; Eigen parallelises only through OpenMP,
-// which strand does not use, and EIGEN_DONT_PARALLELIZE makes that explicit) over blocks of
-// rows, in parallel with TBB. The blocks depend on the shapes only, and Eigen's depth blocking
-// (kc) depends on K only, so each y[i, j] is the same sum in the same order whatever the thread
-// count: results are bitwise identical across arenas.
+// linear on the CPU: strand's own dot-product kernel (gemm_kernel.h: why not Eigen, and the
+// fixed summation order that makes every y[i, j] independent of the rows computed with it),
+// compiled for the baseline ISA here and for AVX2 + FMA and AVX-512 in gemm_avx2.cpp and
+// gemm_avx512.cpp; the CPU decides at run time. AVX2 and AVX-512 give identical bits (the same
+// fused multiply-adds lane by lane); the baseline differs from them in rounding only.
 //
-// They are also identical whatever the number of rows computed together (a tile of a long
-// record, a batch of windows): Eigen's kernels for row counts that are not a multiple of 4 (and
-// GEMV for one row, and a coefficient-based product when rows + cols + depth < 20) sum in
-// another order, so a block whose row count is not a multiple of 8, or is under 24, is
-// computed zero-padded to the next multiple of 8 (at least 24). Checked over K 1..2048, N 1..70, 8..256 rows
-// at any offset, baseline and -march=native (AVX-512): every row bitwise equal.
-#define EIGEN_DONT_PARALLELIZE
-#include <Eigen/Core>
+// The output is cut into tiles run in parallel with TBB. Since an element's value does not
+// depend on its tile, the tiling may depend on anything (here the shapes): results are bitwise
+// identical across thread counts, batch sizes and tilings of a long record.
 #include <algorithm>
 #include <cstdint>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/gemm_kernel.h"
 #include "kernels/cpu/parallel.h"
 
 namespace strand::kernels::cpu {
+
+// gemm_avx2.cpp, gemm_avx512.cpp
+void gemm_tile_avx2(const LinearParams& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+void gemm_tile_avx512(const LinearParams& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+
 namespace {
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstView = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-using View = Eigen::Map<RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+using GemmTileFn = void (*)(const LinearParams&, int64_t, int64_t, int64_t, int64_t);
 
-// Rows per task: large enough that packing w (K x N, once per task) is amortised.
-constexpr int64_t kRowBlock = 256;
-// With few row blocks (decoding, short records), output columns are split too.
-constexpr int64_t kColBlock = 128;
-constexpr int64_t kMinTasks = 8;
-
-ConstView view(ConstMatF m) {
-  return ConstView(m.data, m.rows, m.cols, Eigen::OuterStride<>(m.ld));
-}
-View view(MatF m) {
-  return View(m.data, m.rows, m.cols, Eigen::OuterStride<>(m.ld));
+void gemm_tile_baseline(const LinearParams& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  gemm_tile(p, r0, r1, c0, c1);
 }
 
-constexpr int64_t kRowMultiple = 8;
-constexpr int64_t kMinRows = 24;  // keeps Eigen off its small-product path for any N, K
-
-// y[rows, cols] (+)= x[rows, :] · w[cols, :]^T (+ bias[cols]) for one block.
-void gemm_block(const LinearParams& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  const int64_t rows = r1 - r0, cols = c1 - c0, k = p.x.cols;
-  const ConstView w = view(p.w.row_slice(c0, cols));
-  View y = view(p.y.row_slice(r0, rows).col_slice(c0, cols));
-  if (rows % kRowMultiple == 0 && rows >= kMinRows) {
-    const ConstView x = view(p.x.row_slice(r0, rows));
-    if (p.accumulate)
-      y.noalias() += x * w.transpose();
-    else
-      y.noalias() = x * w.transpose();
-  } else {
-    // Same sums as a multiple-of-8 block would give: pad with zero rows (see the top).
-    const int64_t padded = std::max(kMinRows, (rows + kRowMultiple - 1) / kRowMultiple * kRowMultiple);
-    RowMatrix x_pad = RowMatrix::Zero(padded, k);
-    x_pad.topRows(rows) = view(p.x.row_slice(r0, rows));
-    const RowMatrix y_pad = x_pad * w.transpose();
-    if (p.accumulate)
-      y += y_pad.topRows(rows);
-    else
-      y = y_pad.topRows(rows);
-  }
-  if (p.bias) y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(p.bias + c0, cols);
+GemmTileFn pick(Simd simd) {
+  static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has_avx512 = __builtin_cpu_supports("avx512f");
+  if (simd == Simd::kBaseline) return gemm_tile_baseline;
+  if (has_avx512 && simd == Simd::kAuto) return gemm_tile_avx512;
+  return has_avx2 ? gemm_tile_avx2 : gemm_tile_baseline;
 }
+
+// A tile: up to kTileRows x kTileCols outputs. Tasks of at least kMinTaskMacs multiply-adds
+// (smaller problems run inline: a decoding step's projections take microseconds, and waking
+// threads would cost more than they save).
+constexpr int64_t kTileRows = 64;
+constexpr int64_t kTileCols = 64;
+constexpr int64_t kMinTaskMacs = int64_t{1} << 17;
 
 }  // namespace
 
 // x [M, K], w [N, K], y [M, N]
-void linear(const LinearParams& p) {
+void linear(const LinearParams& p, Simd simd) {
   check(p);
-  const int64_t m = p.x.rows, n = p.w.rows;
+  const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   if (m == 0 || n == 0) return;
-  const int64_t row_blocks = (m + kRowBlock - 1) / kRowBlock;
-  const int64_t col_block = row_blocks >= kMinTasks ? n : kColBlock;
-  const int64_t col_blocks = (n + col_block - 1) / col_block;
-  for_each_index(row_blocks * col_blocks, [&](int64_t task) {
-    const int64_t rb = task / col_blocks, cb = task % col_blocks;
-    gemm_block(p, rb * kRowBlock, std::min(m, (rb + 1) * kRowBlock), cb * col_block, std::min(n, (cb + 1) * col_block));
+  const GemmTileFn tile_fn = pick(simd);
+  const int64_t macs = m * n * std::max<int64_t>(k, 1);
+  if (macs < 2 * kMinTaskMacs) {
+    tile_fn(p, 0, m, 0, n);
+    return;
+  }
+  // Each task takes kTileRows rows and all columns when the rows alone give enough tasks; with
+  // few rows (a decoding step) the columns are split, each task keeping >= kMinTaskMacs.
+  const int64_t row_tiles = (m + kTileRows - 1) / kTileRows;
+  const int64_t tile_rows = std::min(m, kTileRows);
+  const int64_t col_tile =
+      row_tiles >= 8 ? n : std::max(kTileCols, kMinTaskMacs / (tile_rows * std::max<int64_t>(k, 1)));
+  const int64_t col_tiles = (n + col_tile - 1) / col_tile;
+  for_each_index(row_tiles * col_tiles, [&](int64_t task) {
+    const int64_t rt = task / col_tiles, ct = task % col_tiles;
+    tile_fn(p, rt * kTileRows, std::min(m, (rt + 1) * kTileRows), ct * col_tile, std::min(n, (ct + 1) * col_tile));
   });
 }
 

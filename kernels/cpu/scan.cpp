@@ -27,7 +27,7 @@ void scan_block_baseline(const ScanParams& p, int64_t s, int64_t d0, int64_t wid
 
 ScanBlockFn pick(Simd simd) {
   static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return simd == Simd::kAuto && has_avx2 ? scan_block_avx2 : scan_block_baseline;
+  return simd != Simd::kBaseline && has_avx2 ? scan_block_avx2 : scan_block_baseline;
 }
 
 }  // namespace

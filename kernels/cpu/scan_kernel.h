@@ -43,15 +43,17 @@ inline int64_t scan_rank(const ScanParams& p) {
 inline void scan_block(const ScanParams& p, int64_t s, int64_t d0, int64_t width, float* __restrict a_t,
                        float* __restrict h, float* __restrict w_t) {
   const int64_t dim = p.u.cols, nstate = p.A.cols, len = p.seq_len, rank = scan_rank(p);
-  for (int64_t n = 0; n < nstate; ++n) {
-    for (int64_t i = 0; i < width; ++i) {
+  // Channel outer, state inner: A, h_in and h_out are read and written contiguously (a decoding
+  // step's scan is little more than this transpose in and out).
+  for (int64_t i = 0; i < width; ++i) {
+    for (int64_t n = 0; n < nstate; ++n) {
       a_t[n * kScanBlock + i] = p.A.data[(d0 + i) * p.A.ld + n];
       if (p.h_in) h[n * kScanBlock + i] = p.h_in[(s * dim + d0 + i) * nstate + n];
     }
   }
   // dt_w [D, R] to [r][channel]: padding lanes stay 0 (their delta is never read).
-  for (int64_t r = 0; r < rank; ++r) {
-    for (int64_t i = 0; i < width; ++i) w_t[r * kScanBlock + i] = p.dt_w.data[(d0 + i) * p.dt_w.ld + r];
+  for (int64_t i = 0; i < width; ++i) {
+    for (int64_t r = 0; r < rank; ++r) w_t[r * kScanBlock + i] = p.dt_w.data[(d0 + i) * p.dt_w.ld + r];
   }
   alignas(64) float dt[kScanBlock] = {}, du[kScanBlock] = {}, acc[kScanBlock], fused[kScanBlock];
   for (int64_t q = 0; q < len; ++q) {
@@ -127,8 +129,8 @@ inline void scan_block(const ScanParams& p, int64_t s, int64_t d0, int64_t width
     for (int64_t i = 0; i < width; ++i) y[i] = p.accumulate ? y[i] + acc[i] : acc[i];
   }
   if (p.h_out) {
-    for (int64_t n = 0; n < nstate; ++n) {
-      for (int64_t i = 0; i < width; ++i) p.h_out[(s * dim + d0 + i) * nstate + n] = h[n * kScanBlock + i];
+    for (int64_t i = 0; i < width; ++i) {
+      for (int64_t n = 0; n < nstate; ++n) p.h_out[(s * dim + d0 + i) * nstate + n] = h[n * kScanBlock + i];
     }
   }
 }

@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -155,6 +156,32 @@ TEST(CpuLinear, RowBlocksOfATiledCallAgree) {
   const Difference d = compare(tiled, whole);
   EXPECT_LE(d.relative, kTolerance) << describe(d);
   RecordProperty("gemm_tiled_bitwise", d.bitwise ? "yes" : "no");
+}
+
+// The portable build of the kernel (no FMA) against the SIMD one this CPU picks: the same sums in
+// the same order, so only rounding differs; and both keep rows independent of their batch.
+TEST(CpuLinear, BaselineAndSimdKernelsAgree) {
+  std::mt19937 rng(12);
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{1, 256, 1024}, {5, 33, 17}, {130, 512, 48}, {64, 15, 9}}) {
+    SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n);
+    Buffer x(m, k), w(n, k), simd(m, n), base(m, n), base_row(1, n);
+    fill_normal(rng, x);
+    fill_normal(rng, w, 0.0f, 0.1f);
+    const std::vector<float> b = normal_vector(rng, n);
+    cpu::linear({x.cview(), w.cview(), b.data(), simd.view()}, cpu::Simd::kAuto);
+    cpu::linear({x.cview(), w.cview(), b.data(), base.view()}, cpu::Simd::kBaseline);
+    const Difference d = compare(base, simd);
+    EXPECT_LE(d.relative, kTolerance) << describe(d);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      // AVX2 and AVX-512 run the same fused multiply-adds lane by lane: identical bits.
+      Buffer avx2(m, n);
+      cpu::linear({x.cview(), w.cview(), b.data(), avx2.view()}, cpu::Simd::kAvx2);
+      EXPECT_TRUE(compare(avx2, simd).bitwise) << "the AVX2 kernel differs from the widest one";
+    }
+    cpu::linear({x.cview().row_slice(m - 1, 1), w.cview(), b.data(), base_row.view()}, cpu::Simd::kBaseline);
+    EXPECT_TRUE(std::equal(base_row.data.begin(), base_row.data.begin() + n, base.data.begin() + (m - 1) * n))
+        << "the baseline kernel's last row changed when computed alone";
+  }
 }
 
 // ---- conv1d_silu ----------------------------------------------------------------------------
