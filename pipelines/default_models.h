@@ -1,9 +1,8 @@
 // The shipped default model of each job: what -m means when it is not given. One place, so
 // that a release changes them together. A name (not a path) is looked up among the shipped
 // models (data/models/<name>/, `strand info` lists them); a path is a Hugging Face folder.
-//
-// PLACEHOLDERS: the names below stand for models not yet trained/shipped; the model issues
-// replace them (and the lookup) with the real ones.
+// Each is trained by model/training/ (its config in model/training/configs/<name>.json) and has a
+// MODEL_CARD.md in its folder.
 #pragma once
 
 #include <string_view>
@@ -11,13 +10,13 @@
 namespace strand::pipelines {
 
 // Bidirectional RC-equivariant Caduceus (PS) trained on bacterial genomes: annotation.
-inline constexpr std::string_view kDefaultAnnotateModel = "bacteria-ps";  // placeholder
+inline constexpr std::string_view kDefaultAnnotateModel = "bacteria-ps";
 // Causal Mamba LM on bacterial genomes: generation and log-likelihoods.
-inline constexpr std::string_view kDefaultGenerateModel = "bacteria-causal";  // placeholder
-inline constexpr std::string_view kDefaultLoglikModel = "bacteria-causal";    // placeholder
+inline constexpr std::string_view kDefaultGenerateModel = "bacteria-causal";
+inline constexpr std::string_view kDefaultLoglikModel = "bacteria-causal";  
 // Caduceus PS on the human genome: variant effect scores of human VCFs, and embeddings.
-inline constexpr std::string_view kDefaultScoreModel = "human-ps";  // placeholder
-inline constexpr std::string_view kDefaultEmbedModel = "human-ps";  // placeholder
+inline constexpr std::string_view kDefaultScoreModel = "human-ps";
+inline constexpr std::string_view kDefaultEmbedModel = "human-ps";
 // What `strand bench` times when no -m is given: a random-weight model of the published
 // Caduceus-PS 131k checkpoint's shape, built in memory (no download, no shipped weights).
 inline constexpr std::string_view kBenchRandomModel = "random-ps-131k";
