@@ -30,6 +30,15 @@ constexpr int kGemmLanes = 16;
 
 namespace {
 
+#if defined(__AVX2__)
+// The last three levels of the reduction tree, on 8 lanes s8[l] = s[l] + s[l + 8]: + 4, + 2, + 1.
+inline float sum8_tree(__m256 s8) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+#endif
+
 #if defined(__AVX512F__)
 // One 16-lane accumulator is one zmm register.
 struct Lanes {
@@ -46,12 +55,6 @@ inline Lanes lanes_load_part(const float* p, int n) {
 }
 inline void lanes_fma(Lanes& acc, const Lanes& a, const Lanes& b) {
   acc.v = _mm512_fmadd_ps(a.v, b.v, acc.v);
-}
-// The tree below on 8 lanes: s[l] + s[l + 8], then + 4, + 2, + 1.
-inline float sum8_tree(__m256 s8) {
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 inline float lanes_sum(const Lanes& a) {
   // Through memory: GCC 12's 512-to-256-bit extracts warn (-Wuninitialized) from its own headers.
@@ -81,11 +84,6 @@ inline Lanes lanes_load_part(const float* p, int n) {
 inline void lanes_fma(Lanes& acc, const Lanes& a, const Lanes& b) {
   acc.lo = _mm256_fmadd_ps(a.lo, b.lo, acc.lo);
   acc.hi = _mm256_fmadd_ps(a.hi, b.hi, acc.hi);
-}
-inline float sum8_tree(__m256 s8) {
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 inline float lanes_sum(const Lanes& a) {
   return sum8_tree(_mm256_add_ps(a.lo, a.hi));
@@ -123,6 +121,16 @@ inline float lanes_sum(const Lanes& a) {
 constexpr int kMicroRows = 2, kMicroCols = 2, kRowCols = 4;
 #endif
 
+// acc[i][j] += x[i, k0 + l] * w[j, k0 + l] lane by lane, the lanes loaded by load(pointer).
+template <int MR, int NR, typename Load>
+inline void fma_step(Lanes (&acc)[MR][NR], const float* x, int64_t ldx, const float* w, int64_t ldw, const Load& load) {
+  Lanes xv[MR], wv[NR];
+  for (int i = 0; i < MR; ++i) xv[i] = load(x + i * ldx);
+  for (int j = 0; j < NR; ++j) wv[j] = load(w + j * ldw);
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) lanes_fma(acc[i][j], xv[i], wv[j]);
+}
+
 // out[i * NR + j] = dot(x row i, w row j) over k, for MR rows and NR columns.
 template <int MR, int NR>
 inline void dot_block(const float* x, int64_t ldx, const float* w, int64_t ldw, int64_t k, float* out) {
@@ -130,21 +138,12 @@ inline void dot_block(const float* x, int64_t ldx, const float* w, int64_t ldw, 
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = lanes_zero();
   int64_t kk = 0;
-  for (; kk + kGemmLanes <= k; kk += kGemmLanes) {
-    Lanes xv[MR], wv[NR];
-    for (int i = 0; i < MR; ++i) xv[i] = lanes_load(x + i * ldx + kk);
-    for (int j = 0; j < NR; ++j) wv[j] = lanes_load(w + j * ldw + kk);
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) lanes_fma(acc[i][j], xv[i], wv[j]);
-  }
+  for (; kk + kGemmLanes <= k; kk += kGemmLanes)
+    fma_step(acc, x + kk, ldx, w + kk, ldw, [](const float* p) { return lanes_load(p); });
   if (kk < k) {
     // The lanes past k load zeros on both sides: fma(0, 0, acc) leaves them unchanged.
     const int n = static_cast<int>(k - kk);
-    Lanes xv[MR], wv[NR];
-    for (int i = 0; i < MR; ++i) xv[i] = lanes_load_part(x + i * ldx + kk, n);
-    for (int j = 0; j < NR; ++j) wv[j] = lanes_load_part(w + j * ldw + kk, n);
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) lanes_fma(acc[i][j], xv[i], wv[j]);
+    fma_step(acc, x + kk, ldx, w + kk, ldw, [n](const float* p) { return lanes_load_part(p, n); });
   }
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) out[i * NR + j] = lanes_sum(acc[i][j]);

@@ -13,7 +13,7 @@
 //     against the reference's double sum moves delta by a few ulp, well inside these bounds.
 //     accumulate: bitwise equal to a separate add of the same backend's plain result.
 //   add_rms_norm: <= 1e-6 (the double mean of squares is summed in another order).
-//   linear: <= 1e-6 (fp32 Eigen GEMM against a double-accumulated reference).
+//   linear: <= 1e-6 (fp32 16-lane dot products against a double-accumulated reference).
 // Thread counts (arenas of 1 and 4 threads): bitwise identical for every op, GEMM included
 // (its blocks depend on the shapes only). Tiling a sequence (rows [0, T) then [T, L) with the
 // state carried; reverse: [T, L) first): bitwise identical for scan (fused dt_proj and

@@ -7,7 +7,7 @@
 // writes past its columns is caught by the sentinel).
 //
 // Tolerances (||cuda - cpu|| / ||cpu|| per output, max |cuda - cpu| printed on failure):
-//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than Eigen's); tf32 <= 2e-3
+//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than the CPU kernel's); tf32 <= 2e-3
 //     and bf16 <= 1e-2 (and above 1e-5: the tensor-core path really ran).
 //   conv1d_silu: <= 1e-6 (the same sums in the same order; expf against silu_fast);
 //     its state_out: bitwise (copies of inputs).

@@ -47,6 +47,17 @@ std::map<std::string, std::pair<int64_t, double>> loglik_table(const fs::path& p
   return t;
 }
 
+EmbedOptions embed_options(const fs::path& model, Pooling pool, const test::TempDir& tmp) {
+  EmbedOptions o;
+  o.model = model.string();
+  o.inputs = {kInputs};
+  o.output.path = (tmp / "e.safetensors").string();
+  o.format = EmbeddingFormat::kSafetensors;
+  o.pool = pool;
+  o.compute.threads = 2;
+  return o;
+}
+
 fs::path run_loglik_on(const std::string& model, const std::string& input, const test::TempDir& tmp) {
   LoglikOptions o;
   o.model = model;
@@ -72,13 +83,7 @@ TEST(TrainedExport, CausalLoglikEqualsTheTrainingCode) {
 
 TEST(TrainedExport, PsHiddenStatesEqualTheTrainingCode) {
   test::TempDir tmp;
-  EmbedOptions o;
-  o.model = (kGolden / "ps").string();
-  o.inputs = {kInputs};
-  o.output.path = (tmp / "e.safetensors").string();
-  o.format = EmbeddingFormat::kSafetensors;
-  o.pool = Pooling::kNone;
-  o.compute.threads = 2;
+  const EmbedOptions o = embed_options(kGolden / "ps", Pooling::kNone, tmp);
   run_embed(o);
   const model::SafetensorsFile f(o.output.path);
   const model::StTensorInfo* t = f.find("lambda_1_2000");
@@ -121,13 +126,7 @@ TEST(ShippedModels, MaskedModelsEmbedRealDna) {
     const fs::path dir = test::source_dir() / "data" / "models" / name;
     if (!fs::exists(dir / "model.safetensors")) continue;
     test::TempDir tmp;
-    EmbedOptions o;
-    o.model = dir.string();
-    o.inputs = {kInputs};
-    o.output.path = (tmp / "e.safetensors").string();
-    o.format = EmbeddingFormat::kSafetensors;
-    o.pool = Pooling::kMean;
-    o.compute.threads = 2;
+    const EmbedOptions o = embed_options(dir, Pooling::kMean, tmp);
     run_embed(o);
     EXPECT_TRUE(fs::exists(o.output.path)) << name;
   }
