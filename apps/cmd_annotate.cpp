@@ -1,10 +1,11 @@
 // `strand annotate`: genes of a genome as GFF3, with per-base tracks.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <vector>
 
 #include "apps/commands.h"
 #include "apps/common_options.h"
-#include "pipelines/annotate_options.h"
+#include "pipelines/annotate.h"
 
 namespace strand::apps {
 namespace {
@@ -14,7 +15,8 @@ struct AnnotateState {
   pipelines::AnnotateOptions options;
   std::string track_format = "bigwig", window, overlap;
   CLI::Option* track_format_opt = nullptr;
-  bool no_version = false;
+  std::vector<CLI::Option*> final_pass_opts;  // --min-score, --head-weight, --length-weight
+  bool no_version = false, no_self_train = false;
 };
 
 int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
@@ -34,9 +36,21 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
   }
   if (!s.overlap.empty()) o.tiling.overlap = parse_base_count(s.overlap, "--overlap");
   o.write_provenance = !s.no_version;
+  o.self_train = !s.no_self_train;
+  // One pass (--no-self-train): the first pass's settings, unless given; the structural ones
+  // (gene length, overlap) hold for both passes.
+  if (!o.self_train) {
+    const pipelines::GeneCallerOptions one = pipelines::first_pass_gene_caller();
+    if (s.final_pass_opts[0]->count() == 0) o.genes_options.min_score = one.min_score;
+    if (s.final_pass_opts[1]->count() == 0) o.genes_options.head_weight = one.head_weight;
+    if (s.final_pass_opts[2]->count() == 0) o.genes_options.length_weight = one.length_weight;
+  }
+  o.first_pass.min_gene_len_bp = o.genes_options.min_gene_len_bp;
+  o.first_pass.max_overlap_bp = o.genes_options.max_overlap_bp;
   o.command_line = invocation.command_line;
   o.validate();
-  return not_implemented("annotate");
+  pipelines::run_annotate(o);
+  return 0;
 }
 
 }  // namespace
@@ -67,6 +81,30 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
                   "NCBI translation table for start/stop codons and -a "
                   "(default: 11, bacteria and archaea)")
       ->type_name("N");
+  cmd->add_option("--min-gene-len", o.genes_options.min_gene_len_bp,
+                  cat("shortest gene called, start through stop (default: ", o.genes_options.min_gene_len_bp, " bp)"))
+      ->type_name("BP");
+  cmd->add_option("--max-overlap", o.genes_options.max_overlap_bp,
+                  cat("largest overlap between two called genes (default: ", o.genes_options.max_overlap_bp, " bp)"))
+      ->type_name("BP");
+  state->final_pass_opts.push_back(cmd->add_option("--min-score", o.genes_options.min_score,
+                  cat("final pass: call a gene only when its score exceeds this (default: ", o.genes_options.min_score,
+                      "; one pass: ", pipelines::first_pass_gene_caller().min_score, ")"))
+      ->type_name("S"));
+  state->final_pass_opts.push_back(cmd->add_option("--head-weight", o.genes_options.head_weight,
+                  cat("final pass: weight of the summed per-base coding log-odds in a gene's score (default: ",
+                      o.genes_options.head_weight, "; one pass: ", pipelines::first_pass_gene_caller().head_weight, ")"))
+      ->type_name("W"));
+  state->final_pass_opts.push_back(cmd->add_option("--length-weight", o.genes_options.length_weight,
+                  cat("weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
+                      "of the contig's composition) (default: ",
+                      o.genes_options.length_weight, ")"))
+      ->type_name("W"));
+  cmd->add_flag("--no-self-train", state->no_self_train,
+               "one gene-calling pass: do not learn the genome's own codon statistics from the first pass's genes");
+  cmd->add_option("--hexamer-weight", o.hexamer_weight,
+                  cat("weight of the genome's own codon-pair log-odds in the second pass (default: ", o.hexamer_weight, ")"))
+      ->type_name("W");
   cmd->add_option("--window", state->window, "cut contigs into tiles of W bases (default: whole contigs)")
       ->type_name("W");
   cmd->add_option("--overlap", state->overlap,
@@ -86,6 +124,7 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
   cmd->footer(
       "Examples:\n"
       "  strand annotate genome.fa -o genes.gff3 -a proteins.faa --tracks genome\n"
+      "  strand annotate -m my-model --head my-head.safetensors genome.fa -o genes.gff3\n"
       "  zcat genome.fa.gz | strand annotate --device cuda - > genes.gff3");
   return {cmd, [state, &invocation] { return run_annotate_command(*state, invocation); }};
 }

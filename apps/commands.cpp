@@ -12,12 +12,6 @@ std::vector<Command> register_commands(CLI::App& parent, const Invocation& invoc
           register_info(parent, invocation),     register_bench(parent, invocation)};
 }
 
-int not_implemented(std::string_view command) {
-  log_error(command, "'strand ", command, "' is not implemented yet in strand ", STRAND_VERSION,
-            " (the options were valid)");
-  return kExitNotImplemented;
-}
-
 std::string join_command_line(int argc, const char* const* argv) {
   std::string line;
   for (int i = 0; i < argc; ++i) {

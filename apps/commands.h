@@ -36,13 +36,6 @@ Command register_bench(CLI::App& parent, const Invocation& invocation);
 // All of the above, in the order --help lists them.
 std::vector<Command> register_commands(CLI::App& parent, const Invocation& invocation);
 
-// The exit status of a subcommand whose job has not landed yet: its options were parsed and
-// validated, but it must not pass for a success.
-inline constexpr int kExitNotImplemented = 2;
-// Logs "[E::<command>] 'strand <command>' is not implemented yet in strand <version>" and
-// returns kExitNotImplemented.
-int not_implemented(std::string_view command);
-
 // Joins argv into one line, quoting words that the shell would split.
 std::string join_command_line(int argc, const char* const* argv);
 

@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kFooter =
     "Conventions (as in bcftools/samtools): '-' is stdin/stdout; -O v|z|b|u output type (guessed from the -o\n"
     "name); -r chr:beg-end (1-based) or -R file (BED, 0-based); --device cpu|cuda[:N]; logs go to stderr.\n"
-    "Exit status: 0 success, 1 error, 2 command not implemented yet.\n"
+    "Exit status: 0 success, 1 error.\n"
     "Run 'strand COMMAND --help' for a command's options.";
 
 // The subcommand the error happened in, for the "see --help" hint.

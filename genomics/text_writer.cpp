@@ -29,4 +29,16 @@ bool gz_by_name(const AtomicOutput& output) {
   return !output.is_stdout() && output.final_path().ends_with(".gz");
 }
 
+void write_fasta_record(TextWriter& text, std::string_view header, std::string_view seq, size_t width) {
+  std::string& buf = text.buffer();
+  buf += '>';
+  buf.append(header);
+  buf += '\n';
+  for (size_t i = 0; i < seq.size(); i += width) {
+    buf.append(seq.substr(i, width));
+    buf += '\n';
+  }
+  text.flush_if_full();
+}
+
 }  // namespace strand::genomics

@@ -36,6 +36,10 @@ class TextWriter {
   std::string buf_;
 };
 
+// One FASTA record: ">header\n" then the sequence in lines of `width` characters.
+inline constexpr size_t kFastaLineWidth = 60;
+void write_fasta_record(TextWriter& text, std::string_view header, std::string_view seq, size_t width = kFastaLineWidth);
+
 // BED-family convention: bgzip when the final name ends in .gz (never on stdout).
 bool gz_by_name(const AtomicOutput& output);
 

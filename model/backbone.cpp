@@ -1,6 +1,7 @@
 #include "model/backbone.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include <oneapi/tbb/task_arena.h>
@@ -22,11 +23,13 @@ const float* data_or_null(const std::shared_ptr<const Tensor>& t) { return t ? t
 // Per-tile scratch of one channel half: [T, width] matrices reused across tiles and layers, the
 // state of each of its mixers, and the checkpoints of its right-to-left mixer.
 // All of it in the backend's memory. No delta matrix: the scan applies dt_proj itself. y[1] only
-// when the directions' outputs cannot be summed before out_proj. The mixer output O [T, d] that
-// the last block leaves for finish_tile lives in x's buffer: x is dead once the convs ran.
+// when the directions' outputs cannot be summed before out_proj. x and z are the two column
+// halves of one [T, 2 d_inner] buffer, in_proj's whole output (so that a decoding step computes
+// them in one GEMM). The mixer output O [T, d] that the last block leaves for finish_tile lives
+// in that buffer: x and z are dead once the scans ran.
 struct Backbone::Workspace {
   using Buffer = kernels::DeviceBuffer<float>;
-  Buffer normed, x, z, xc, xdbl, y[2];
+  Buffer normed, xz, xc, xdbl, y[2];
   Buffer conv_state[2], scan_state[2];
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
@@ -42,20 +45,19 @@ struct Backbone::Workspace {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
     const auto rows = [&](int64_t cols) { return Buffer(backend, static_cast<size_t>(tile_rows * cols)); };
     normed = rows(d);
-    x = rows(di);
-    z = rows(di);
+    xz = rows(2 * di);
     xc = rows(di);
     xdbl = rows(c.mixer.dt_rank + 2 * n);
     y[0] = rows(di);
     if (second_output) y[1] = rows(di);
-    STRAND_ASSERT(di >= d, "d_inner ", di, " < d_model ", d, ": O does not fit x's buffer");
+    STRAND_ASSERT(2 * di >= d, "d_inner ", di, " < d_model / 2 ", d, ": O does not fit xz's buffer");
     conv_size = di * (k - 1);
     state_size = conv_size + di * n;
     for (auto& v : conv_state) v = Buffer(backend, static_cast<size_t>(conv_size));
     for (auto& v : scan_state) v = Buffer(backend, static_cast<size_t>(di * n));
   }
   float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
-  float* out() const { return x.data(); }
+  float* out() const { return xz.data(); }
 };
 
 Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
@@ -130,6 +132,10 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
 
 const float* Backbone::resident(const float* host, size_t count) {
   if (!host || backend_.host_memory()) return host;
+  return copy_of(host, count);
+}
+
+const float* Backbone::copy_of(const float* host, size_t count) {
   auto it = resident_.find(host);
   if (it == resident_.end()) {
     kernels::DeviceBuffer<float> buffer(backend_, count);
@@ -144,9 +150,23 @@ ConstMatF Backbone::resident(ConstMatF host) {
   return ConstMatF(resident(host.data, static_cast<size_t>(host.rows * host.cols)), host.rows, host.cols);
 }
 
+ConstMatF Backbone::resident_streamed(ConstMatF host) {
+  // A decoding step streams every linear's weights from L3 once: rows that start off a 64-byte
+  // line make every vector load straddle two lines, which costs a third of the rate. Host
+  // tensors (std::vector) are only 16-byte aligned, so on the host they are copied to aligned
+  // memory (once per tensor) when their rows would all start on a line.
+  constexpr uintptr_t kLine = 64;
+  const bool aligned = reinterpret_cast<uintptr_t>(host.data) % kLine == 0;
+  const bool rows_can_align = (host.cols * sizeof(float)) % kLine == 0;
+  if (!backend_.host_memory() || aligned || !rows_can_align) return resident(host);
+  STRAND_ASSERT(host.ld == host.cols, "weights are contiguous");
+  return ConstMatF(copy_of(host.data, static_cast<size_t>(host.rows * host.cols)), host.rows, host.cols);
+}
+
 void Backbone::place_weights() {
   // Every pointer the ops will read, moved to the backend's memory (the same host tensor always
-  // maps to the same copy, so the tie checks above still hold); on the host, nothing moves.
+  // maps to the same copy, so the tie checks above still hold); on the host, only the linears'
+  // weights move, and only when misaligned (resident_streamed: then twice their memory).
   const int d = config_.d_model;
   const size_t di = static_cast<size_t>(config_.mixer.d_inner());
   for (LayerPlan& layer : layers_) {
@@ -154,23 +174,23 @@ void Backbone::place_weights() {
       half.norm_w = resident(half.norm_w, static_cast<size_t>(d));
       for (int m = 0; m < half.passes; ++m) {
         MixerView& v = half.mixer[m];
-        v.in_w = resident(v.in_w);
+        v.in_w = resident_streamed(v.in_w);
         v.in_b = resident(v.in_b, 2 * di);
         v.conv_w = resident(v.conv_w, di * static_cast<size_t>(config_.mixer.d_conv));
         v.conv_b = resident(v.conv_b, di);
-        v.x_proj_w = resident(v.x_proj_w);
+        v.x_proj_w = resident_streamed(v.x_proj_w);
         v.dt_w = resident(v.dt_w);
         v.dt_b = resident(v.dt_b, di);
         v.A = resident(v.A);
         v.D = resident(v.D, di);
-        v.out_w = resident(v.out_w);
+        v.out_w = resident_streamed(v.out_w);
         v.out_b = resident(v.out_b, static_cast<size_t>(d));
       }
     }
   }
   embedding_ = resident(weights_.embedding->mat());
   norm_f_ = resident(weights_.norm_f_w->data.data(), static_cast<size_t>(d));
-  lm_head_ = resident(weights_.lm_head_w->mat());
+  lm_head_ = resident_streamed(weights_.lm_head_w->mat());
   if (config_.rcps) {
     const int64_t vocab = static_cast<int64_t>(embedding_rc_.size()) / d;
     embedding_rc_table_ = resident(ConstMatF(embedding_rc_.data(), vocab, d));
@@ -555,9 +575,14 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   const ConstMatF normed(ws.normed.data(), rows, d);
 
   // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b). Two GEMMs of the
-  // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep).
-  const MatF x(ws.x.data(), rows, di), z(ws.z.data(), rows, di);
-  if (!reuse_xz) {
+  // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep);
+  // a decoding stream, which has no checkpoint sweep, runs them as one [rows, 2 di] GEMM (on the
+  // CPU the same bits: every output is its own dot product), one call less per layer and step.
+  const MatF xz(ws.xz.data(), rows, 2 * di);
+  const MatF x = xz.col_slice(0, di), z = xz.col_slice(di, di);
+  if (!reuse_xz && gate && ws.mode == Workspace::Mode::kStream) {
+    backend_.linear({normed, m.in_w, m.in_b, xz, false});
+  } else if (!reuse_xz) {
     backend_.linear({normed, m.in_w.row_slice(0, di), m.in_b, x, false});
     if (gate) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false});
   }

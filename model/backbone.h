@@ -188,6 +188,9 @@ class Backbone {
   // (one per host tensor, made once).
   const float* resident(const float* host, size_t count);
   kernels::ConstMatF resident(kernels::ConstMatF host);
+  // The same for a linear's weights, which on the host are also copied when misaligned.
+  kernels::ConstMatF resident_streamed(kernels::ConstMatF host);
+  const float* copy_of(const float* host, size_t count);  // the backend-memory copy, made once
   void place_weights();
   // Host <-> backend memory, one transfer when both sides are contiguous, else row by row.
   void upload(kernels::ConstMatF host, kernels::MatF dst);
@@ -215,7 +218,7 @@ class Backbone {
   std::vector<int32_t> complement_;   // token complement map
   std::vector<float> norm_f_rc_;      // norm_f weight reversed
   std::vector<float> lm_head_rc_;     // [V, d] W[complement[v]] with columns reversed
-  std::map<const float*, kernels::DeviceBuffer<float>> resident_;  // host tensor → its copy
+  std::map<const float*, kernels::DeviceBuffer<float>> resident_;  // host tensor → its copy (or aligned copy)
   // What the ops read, in the backend's memory.
   kernels::ConstMatF embedding_, embedding_rc_table_, lm_head_, lm_head_rc_table_;
   const float* norm_f_ = nullptr;

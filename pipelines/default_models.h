@@ -11,6 +11,9 @@ namespace strand::pipelines {
 
 // Bidirectional RC-equivariant Caduceus (PS) trained on bacterial genomes: annotation.
 inline constexpr std::string_view kDefaultAnnotateModel = "bacteria-ps";
+// The annotation head `strand annotate` uses without --head: this file in the model's folder
+// (written by `strand train-head`, tied to that model's checksum).
+inline constexpr std::string_view kDefaultHeadFile = "annotation_head.safetensors";
 // Causal Mamba LM on bacterial genomes: generation and log-likelihoods.
 inline constexpr std::string_view kDefaultGenerateModel = "bacteria-causal";
 inline constexpr std::string_view kDefaultLoglikModel = "bacteria-causal";  

@@ -25,6 +25,7 @@
 #include "pipelines/backbone_pool.h"
 #include "pipelines/compute_scope.h"
 #include "pipelines/model_resolver.h"
+#include "pipelines/record_hidden.h"
 #include "pipelines/record_pipeline.h"
 
 namespace strand::pipelines {
@@ -39,34 +40,6 @@ struct Item {
   std::vector<float> values;  // [rows, width] row-major
   int64_t rows = 0, width = 0;
 };
-
-// Hidden states of one record, exactly (whole record) or tiled by --window/--overlap, each
-// tile contributing its centre: [L, hidden_width].
-std::vector<float> hidden_states(model::Backbone& backbone, const std::vector<int32_t>& ids,
-                                 const EmbedOptions& o, const model::ForwardOptions& fwd) {
-  const int64_t len = static_cast<int64_t>(ids.size()), width = backbone.hidden_width();
-  std::vector<float> out(static_cast<size_t>(len * width));
-  if (!o.tiling.enabled() || len <= o.tiling.window) {
-    backbone.run(ids, MatF(out.data(), len, width), fwd);
-    return out;
-  }
-  const int64_t window = o.tiling.window, overlap = o.tiling.overlap, step = window - overlap;
-  std::vector<float> tile(static_cast<size_t>(window * width));
-  for (int64_t beg = 0;; beg += step) {
-    const int64_t end = std::min(len, beg + window);
-    const int64_t start = std::max<int64_t>(0, end - window);  // the last tile ends at the record's end
-    const int64_t rows = end - start;
-    backbone.run(std::span<const int32_t>(ids.data() + start, static_cast<size_t>(rows)),
-                 MatF(tile.data(), rows, width), fwd);
-    // Keep the centre: drop overlap/2 at each inner edge (the record's own ends are kept).
-    const int64_t keep_from = start == 0 ? 0 : std::max(beg, start + overlap / 2);
-    const int64_t keep_to = end == len ? len : end - (overlap - overlap / 2);
-    for (int64_t i = keep_from; i < keep_to; ++i)
-      std::memcpy(out.data() + i * width, tile.data() + (i - start) * width, static_cast<size_t>(width) * sizeof(float));
-    if (end == len) break;
-  }
-  return out;
-}
 
 // --rc average: strand-symmetric features. PS: the two strand halves of the equivariant
 // representation averaged ((h1 + reverse_channels(h2)) / 2, [L, d]); otherwise the mean of the
@@ -85,7 +58,7 @@ std::vector<float> rc_average(model::Backbone& backbone, const std::vector<int32
     return out;
   }
   const std::vector<int32_t> rc_ids = genomics::reverse_complement_tokens(ids);
-  const std::vector<float> h_rc = hidden_states(backbone, rc_ids, o, fwd);
+  const std::vector<float> h_rc = record_hidden_states(backbone, rc_ids, o.tiling, fwd);
   for (int64_t i = 0; i < len; ++i)
     for (int64_t c = 0; c < width; ++c)
       h[static_cast<size_t>(i * width + c)] =
@@ -162,7 +135,7 @@ void run_embed(const EmbedOptions& o) {
                 if (ids.empty()) return item;  // written as skipped
                 const BackbonePool::Lease leased = backbones.acquire();  // one GPU per record in flight
                 int64_t width = leased->hidden_width();
-                std::vector<float> h = hidden_states(*leased, ids, o, fwd);
+                std::vector<float> h = record_hidden_states(*leased, ids, o.tiling, fwd);
                 if (o.rc == RcMode::kAverage) h = rc_average(*leased, ids, std::move(h), o, fwd, width);
                 item->width = width;
                 if (o.pool == Pooling::kMean) {

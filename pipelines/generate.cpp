@@ -180,16 +180,14 @@ GenerateSummary run_generate(const GenerateOptions& o) {
                 for (int64_t s = 0; s < b->count; ++s) {
                   const double total = b->logp[static_cast<size_t>(s)];
                   const int64_t sample = b->first + s + 1;
-                  text.write(cat(
-                      ">", p.id, "_", sample, " prompt=", p.id, " prompt_length=", p.seq.size(), " sample=", sample,
+                  genomics::write_fasta_record(text, cat(
+                      p.id, "_", sample, " prompt=", p.id, " prompt_length=", p.seq.size(), " sample=", sample,
                       " length=", o.length, " temperature=", format_significant(sp.temperature, kDigits),
                       " top_k=", sp.top_k, " top_p=", format_significant(sp.top_p, kDigits), " seed=", summary.seed,
                       " logp_total=", format_significant(total, kDigits), " logp_mean=",
                       scored > 0 ? format_significant(total / static_cast<double>(scored), kDigits) : std::string("."),
-                      "\n"));
+                      ""), b->bases[static_cast<size_t>(s)]);
                   const std::string& seq = b->bases[static_cast<size_t>(s)];
-                  for (size_t i = 0; i < seq.size(); i += 60)
-                    text.write(cat(std::string_view(seq).substr(i, 60), "\n"));
                   ++summary.sequences;
                   summary.bases += seq.size();
                 }

@@ -16,26 +16,40 @@ namespace strand::pipelines {
 // neighbouring positions) or a region at the end of every contig (for single-contig genomes).
 enum class Holdout { kContig, kRegion };
 
+// Default classes: CDS (by strand and codon position), and tRNA / rRNA where the annotation
+// has them (without --classes, types absent from every input are dropped with a note).
+inline const std::vector<std::string> kDefaultHeadClasses = {"CDS", "tRNA", "rRNA"};
+// Bases sampled for training and for the held-out report (every base is embedded; these
+// bound the memory of the sampled features: 2 d floats per base).
+inline constexpr int64_t kDefaultHeadTrainBases = 400'000;
+inline constexpr int64_t kDefaultHeadEvalBases = 200'000;
+inline constexpr int kMaxHeadHidden = 4096;
+
 struct TrainHeadOptions {
-  std::string model;                           // -m: the backbone (required: a head belongs to one backbone)
-  std::string fasta;                           // -f/--fasta: genome sequence, with --gff
-  std::string gff;                             // --gff: GFF3 annotation of that genome
-  std::string genbank;                         // --genbank: sequence and annotation in one file
-  std::vector<std::string> classes = {"CDS"};  // GFF3 feature types the head predicts
+  std::string model;                 // -m: the backbone (required: a head belongs to one backbone)
+  std::vector<std::string> fasta;    // -f/--fasta: genome sequences, each with the --gff of the same rank
+  std::vector<std::string> gff;      // --gff: GFF3 annotations
+  std::vector<std::string> genbank;  // --genbank: sequence and annotation in one file (repeatable)
+  std::vector<std::string> classes = kDefaultHeadClasses;  // feature types the head predicts
+  bool classes_given = false;        // --classes given: every type must occur
   Holdout holdout = Holdout::kContig;
   double holdout_fraction = 0.1;  // of the bases (kContig: whole contigs adding up to about this)
+  int hidden = 0;                 // --hidden: ReLU units (0 = softmax regression)
+  int64_t train_bases = kDefaultHeadTrainBases;
+  int64_t eval_bases = kDefaultHeadEvalBases;
   int epochs = 5;
   double learning_rate = 1e-3;
   std::optional<uint64_t> seed;  // none = drawn at random (and logged)
   OutputOptions output;          // head.safetensors
   ComputeOptions compute;
+  std::string command_line;
 
   void validate() const {
     if (model.empty()) fail("-m/--model is required: the head is trained on top of that backbone");
-    if (!genbank.empty() && (!gff.empty() || !fasta.empty()))
-      fail("--genbank cannot be combined with --gff or -f/--fasta: it holds both sequence and annotation");
-    if (genbank.empty() && gff.empty()) fail("no annotation given: use -f/--fasta with --gff, or --genbank");
-    if (!gff.empty() && fasta.empty()) fail("--gff needs the genome sequence: add -f/--fasta");
+    if (genbank.empty() && gff.empty() && fasta.empty())
+      fail("no annotation given: use -f/--fasta with --gff, or --genbank");
+    if (gff.size() != fasta.size())
+      fail("-f/--fasta and --gff pair up in order: ", fasta.size(), " FASTA and ", gff.size(), " GFF3 files given");
     if (classes.empty()) fail("invalid --classes: no class given");
     for (size_t i = 0; i < classes.size(); ++i) {
       if (classes[i].empty()) fail("invalid --classes: empty class name");
@@ -44,6 +58,9 @@ struct TrainHeadOptions {
     }
     if (!(holdout_fraction > 0 && holdout_fraction < 1))
       fail("invalid --holdout-fraction ", holdout_fraction, ": must be in (0, 1)");
+    if (hidden < 0 || hidden > kMaxHeadHidden) fail("invalid --hidden ", hidden, ": must be between 0 and ", kMaxHeadHidden);
+    if (train_bases < 1) fail("invalid --train-bases ", train_bases, ": must be >= 1");
+    if (eval_bases < 1) fail("invalid --eval-bases ", eval_bases, ": must be >= 1");
     if (epochs < 1) fail("invalid --epochs ", epochs, ": must be >= 1");
     if (!(learning_rate > 0) || !std::isfinite(learning_rate))
       fail("invalid --learning-rate ", learning_rate, ": must be a finite number > 0");

@@ -3,7 +3,8 @@
 // of positions in processing order); the carried state is transposed once to [K-1, C] rows so
 // that the first positions of a sequence read it exactly like input rows. The sum runs in the
 // reference's order (bias, then taps 0..K-1), so results are bitwise equal to it and
-// independent of the thread count and of tiling.
+// independent of the thread count and of tiling. A one-position call (a decoding step) skips
+// the plan: conv_step reads the taps and the state where they lie.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -37,6 +38,53 @@ struct ConvPlan {
   float* output(int64_t s, int64_t q) const { return p.y.row(s * len + (p.reverse ? len - 1 - q : q)); }
 };
 
+// Sequences per task of a one-position call.
+constexpr int64_t kStepSeqs = 16;
+
+// One sequence's outputs before SiLU, y[c] = bias[c] + sum_k w[c, k] * input k (the K-1 carried
+// inputs, then x), and the state shifted by one (in place when state_out is state_in: j reads
+// j + 1 before writing j). kK > 0 fixes K (4, every published Mamba) so that the tap loops
+// unroll; kK == 0 takes it at run time.
+template <int kK>
+void conv_step_row(const ConvParams& p, const float* x, float* y, const float* state, float* next) {
+  const int64_t channels = p.x.cols, kernel = kK > 0 ? kK : p.kernel, k1 = kernel - 1;
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* w = p.w + c * kernel;
+    float out = p.bias ? p.bias[c] : 0.0f;
+    if (state) {
+      for (int64_t k = 0; k < k1; ++k) out += w[k] * state[c * k1 + k];
+    } else {
+      for (int64_t k = 0; k < k1; ++k) out += w[k] * 0.0f;
+    }
+    out += w[k1] * x[c];
+    y[c] = out;
+  }
+  if (!next) return;
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t j = 0; j + 1 < k1; ++j) next[c * k1 + j] = state ? state[c * k1 + j + 1] : 0.0f;
+    if (k1 > 0) next[c * k1 + k1 - 1] = x[c];
+  }
+}
+
+// seq_len 1 (a decoding step): the K-1 carried inputs of a channel are read where they are
+// ([S, C, K-1] is channel-major) instead of through ConvPlan's transposed copies, and shifted in
+// place. The same sum in the same order as below (bias, then taps 0..K-1), so the same bits.
+void conv_step(const ConvParams& p) {
+  const int64_t channels = p.x.cols, k1 = p.kernel - 1;
+  for_each_block(p.x.rows, kStepSeqs, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      float* y = p.y.row(s);
+      const float* state = p.state_in ? p.state_in + s * channels * k1 : nullptr;
+      float* next = p.state_out ? p.state_out + s * channels * k1 : nullptr;
+      if (p.kernel == 4)
+        conv_step_row<4>(p, p.x.row(s), y, state, next);
+      else
+        conv_step_row<0>(p, p.x.row(s), y, state, next);
+      for (int64_t c = 0; c < channels; ++c) y[c] = silu_fast(y[c]);
+    }
+  });
+}
+
 }  // namespace
 
 // x, y [S * L, C]; w [C, K]; state [S, C, K-1]
@@ -44,6 +92,10 @@ void conv1d_silu(const ConvParams& p) {
   check(p);
   const int64_t channels = p.x.cols, len = p.seq_len, kernel = p.kernel;
   if (p.x.rows == 0 || channels == 0) return;
+  if (len == 1) {
+    conv_step(p);
+    return;
+  }
   const int64_t seqs = p.x.rows / len;
   ConvPlan plan{p,
                 channels,

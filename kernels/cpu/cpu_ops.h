@@ -10,8 +10,8 @@ namespace strand::kernels::cpu {
 
 void conv1d_silu(const ConvParams& p);  // conv.cpp
 // Which instruction set the scan and linear may use: kAuto picks the widest the CPU has (AVX2 +
-// FMA; AVX-512 for linear); kBaseline forces the portable build and kAvx2 caps at AVX2 + FMA
-// (tests compare them).
+// FMA; AVX-512 for linear and the scan's one-position step); kBaseline forces the portable build
+// and kAvx2 caps at AVX2 + FMA (tests compare them).
 enum class Simd { kAuto, kBaseline, kAvx2 };
 void linear(const LinearParams& p, Simd simd = Simd::kAuto);         // gemm.cpp
 void selective_scan(const ScanParams& p, Simd simd = Simd::kAuto);  // scan.cpp

@@ -5,8 +5,9 @@
 // fused multiply-adds lane by lane); the baseline differs from them in rounding only.
 //
 // The output is cut into tiles run in parallel with TBB. Since an element's value does not
-// depend on its tile, the tiling may depend on anything (here the shapes): results are bitwise
-// identical across thread counts, batch sizes and tilings of a long record.
+// depend on its tile, the tiling may depend on anything (the shapes; for a decoding step's few
+// rows, the thread count too): results are bitwise identical across thread counts, batch sizes
+// and tilings of a long record.
 #include <algorithm>
 #include <cstdint>
 
@@ -42,6 +43,12 @@ GemmTileFn pick(Simd simd) {
 constexpr int64_t kTileRows = 64;
 constexpr int64_t kTileCols = 64;
 constexpr int64_t kMinTaskMacs = int64_t{1} << 17;
+// Fewer rows than this are a decoding step (one row per sequence, a few sequences): its tasks
+// split the columns, each at least kMinRowTaskMacs multiply-adds (128 KB of w) and a multiple
+// of kRowTileCols columns (gemm_kernel.h's row blocks).
+constexpr int64_t kDecodeRows = 4;
+constexpr int64_t kMinRowTaskMacs = int64_t{1} << 15;
+constexpr int64_t kRowTileCols = 16;
 
 }  // namespace
 
@@ -52,6 +59,14 @@ void linear(const LinearParams& p, Simd simd) {
   if (m == 0 || n == 0) return;
   const GemmTileFn tile_fn = pick(simd);
   const int64_t macs = m * n * std::max<int64_t>(k, 1);
+  if (m < kDecodeRows) {
+    // Bound by streaming w from L3: the columns are split across the arena's threads, one task
+    // each, as soon as that is worth a task (the fork-join costs about a microsecond).
+    const int64_t tasks = std::clamp<int64_t>(macs / kMinRowTaskMacs, 1, arena_threads());
+    const int64_t col_tile = (n / tasks + kRowTileCols - 1) / kRowTileCols * kRowTileCols;
+    for_each_block(n, std::max<int64_t>(col_tile, 1), [&](int64_t c0, int64_t c1) { tile_fn(p, 0, m, c0, c1); });
+    return;
+  }
   if (macs < 2 * kMinTaskMacs) {
     tile_fn(p, 0, m, 0, n);
     return;

@@ -168,6 +168,55 @@ inline void compute_block(const LinearParams& p, int64_t r, int64_t c) {
   store_block<MR, NR>(p, r, c, dots);
 }
 
+#if defined(__AVX512F__)
+// One row of x against 16 rows of w (decoding), for the outputs y[r, c:c + 16]. The rows of w
+// are read one after the other, so that w streams in address order (dot_block's NR rows side
+// by side stream from L3 at two thirds of the rate); out-of-order execution overlaps their
+// independent chains. The 16 lane reductions are done together, each level of lanes_sum's tree
+// (+ 8, + 4, + 2, + 1) one add across several outputs after a shuffle: the same additions of
+// the same numbers, so the same bits.
+inline void compute_row16(const LinearParams& p, int64_t r, int64_t c) {
+  const float* x = p.x.data + r * p.x.ld;
+  const int64_t k = p.x.cols;
+  __m512 acc[16];
+  for (int j = 0; j < 16; ++j) {
+    const float* w = p.w.data + (c + j) * p.w.ld;
+    Lanes a = lanes_zero();
+    int64_t kk = 0;
+    for (; kk + kGemmLanes <= k; kk += kGemmLanes) lanes_fma(a, lanes_load(x + kk), lanes_load(w + kk));
+    if (kk < k) {
+      const int n = static_cast<int>(k - kk);
+      lanes_fma(a, lanes_load_part(x + kk, n), lanes_load_part(w + kk, n));
+    }
+    acc[j] = a.v;
+  }
+  // s[l] + s[l + 8]: [output 2i | output 2i + 1], 8 lanes each.
+  __m512 s8[8], s4[4], s2[2];
+  for (int i = 0; i < 8; ++i) {
+    s8[i] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0x44),
+                          _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0xEE));
+  }
+  // + 4: 128-bit block b of s4[i] holds output 4i + b.
+  for (int i = 0; i < 4; ++i) {
+    s4[i] = _mm512_add_ps(_mm512_shuffle_f32x4(s8[2 * i], s8[2 * i + 1], 0x88),
+                          _mm512_shuffle_f32x4(s8[2 * i], s8[2 * i + 1], 0xDD));
+  }
+  // + 2: block b of s2[i] holds outputs 8i + b (lanes 0, 1) and 8i + 4 + b (lanes 2, 3).
+  for (int i = 0; i < 2; ++i) {
+    s2[i] = _mm512_add_ps(_mm512_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0x44),
+                          _mm512_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0xEE));
+  }
+  // + 1: lane 4b + i holds output 4i + b; put them in order.
+  const __m512 s1 = _mm512_add_ps(_mm512_shuffle_ps(s2[0], s2[1], 0x88), _mm512_shuffle_ps(s2[0], s2[1], 0xDD));
+  __m512 v = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), s1);
+  // As store_block: + bias, then y + v.
+  if (p.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(p.bias + c));
+  float* y = p.y.data + r * p.y.ld + c;
+  if (p.accumulate) v = _mm512_add_ps(_mm512_loadu_ps(y), v);
+  _mm512_storeu_ps(y, v);
+}
+#endif
+
 // y[r0:r1, c0:c1]. Columns outside, rows inside: the micro-kernel's NR rows of w (NR * K floats)
 // stay in L1 while the rows of x stream past.
 inline void gemm_tile(const LinearParams& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
@@ -175,6 +224,9 @@ inline void gemm_tile(const LinearParams& p, int64_t r0, int64_t r1, int64_t c0,
     // A few rows (decoding): one row at a time against kRowCols rows of w, more loads in flight.
     for (int64_t r = r0; r < r1; ++r) {
       int64_t c = c0;
+#if defined(__AVX512F__)
+      for (; c + 16 <= c1; c += 16) compute_row16(p, r, c);
+#endif
       for (; c + kRowCols <= c1; c += kRowCols) compute_block<1, kRowCols>(p, r, c);
       for (; c < c1; ++c) compute_block<1, 1>(p, r, c);
     }

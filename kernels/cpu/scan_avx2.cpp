@@ -9,4 +9,8 @@ void scan_block_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width, 
   scan_block(p, s, d0, width, a_t, h, w_t);
 }
 
+void scan_step_avx2(const ScanParams& p, int64_t s, int64_t d0, int64_t width) {
+  scan_step_block(p, s, d0, width);
+}
+
 }  // namespace strand::kernels::cpu

@@ -1,6 +1,6 @@
 // The selective-scan kernel for one (sequence, channel block), compiled twice: for the
 // baseline ISA in scan.cpp and for AVX2 + FMA in scan_avx2.cpp, which scan.cpp picks at run
-// time. Everything here has internal linkage (unnamed namespace) and uses nothing with external linkage,
+// time; its one-position form (scan_step_block, below) also for AVX-512 in scan_avx512.cpp. Everything here has internal linkage (unnamed namespace) and uses nothing with external linkage,
 // so the two copies cannot be merged by the linker (an AVX2 copy of a shared inline function would
 // crash a machine without AVX2).
 //
@@ -15,6 +15,8 @@
 // dt_in row (broadcast scalars) and dt_w transposed to [r][channel], summed over r = 0..R-1 in
 // fp32 (the reference sums in double: a few ulp apart). Nothing of size [S * L, D] is stored.
 #pragma once
+
+#include <immintrin.h>
 
 #include <cstdint>
 
@@ -33,6 +35,22 @@ namespace {
 // w_t scratch with it.
 inline int64_t scan_rank(const ScanParams& p) {
   return p.delta.data ? 0 : p.dt_in.cols;
+}
+
+// Row `row`'s outputs of channels [d0, d0 + width) from acc[i] = sum_n C[n] h[i][n]:
+// y = (acc + D u) * silu(z), written or added (p.accumulate). acc is overwritten.
+inline void write_outputs(const ScanParams& p, int64_t row, int64_t d0, int64_t width, const float* u, float* acc) {
+  float* y = (p.y.data + row * p.y.ld) + d0;
+  const float* z = p.z.data == nullptr ? nullptr : (p.z.data + row * p.z.ld) + d0;
+  for (int64_t i = 0; i < width; ++i) {
+    float out = acc[i];
+    if (p.Dskip) out += p.Dskip[d0 + i] * u[i];
+    if (z) out *= silu_fast(z[i]);
+    acc[i] = out;
+  }
+  // A loop of its own: through memory, out * silu(z) cannot be contracted with y + out into
+  // an FMA (GCC contracts across statements), so accumulate equals a separate add, bitwise.
+  for (int64_t i = 0; i < width; ++i) y[i] = p.accumulate ? y[i] + acc[i] : acc[i];
 }
 
 // One sequence s, channels [d0, d0 + width), width <= kScanBlock. Lanes past width are padding
@@ -116,23 +134,139 @@ inline void scan_block(const ScanParams& p, int64_t s, int64_t d0, int64_t width
         acc[i] += c * hn[i];
       }
     }
-    float* y = (p.y.data + row * p.y.ld) + d0;
-    const float* z = p.z.data == nullptr ? nullptr : (p.z.data + row * p.z.ld) + d0;
-    for (int64_t i = 0; i < width; ++i) {
-      float out = acc[i];
-      if (p.Dskip) out += p.Dskip[d0 + i] * u[i];
-      if (z) out *= silu_fast(z[i]);
-      acc[i] = out;
-    }
-    // A loop of its own: through memory, out * silu(z) cannot be contracted with y + out into
-    // an FMA (GCC contracts across statements), so accumulate equals a separate add, bitwise.
-    for (int64_t i = 0; i < width; ++i) y[i] = p.accumulate ? y[i] + acc[i] : acc[i];
+    write_outputs(p, row, d0, width, u, acc);
   }
   if (p.h_out) {
     for (int64_t i = 0; i < width; ++i) {
       for (int64_t n = 0; n < nstate; ++n) p.h_out[(s * dim + d0 + i) * nstate + n] = h[n * kScanBlock + i];
     }
   }
+}
+
+// ---- one position (scan_step_block) -------------------------------------------------------
+
+// out[i] = sum_j v[j] * m[i * ld + j] for rows i < count, summed in j order from 0.0f with one
+// multiply-add per term: scan_block's `acc[i] += c * h[i]` and `fused[i] += x * w[i]` for a
+// matrix stored row by row ([channel][j]). Generic: the rows are independent chains.
+inline void dot_rows_generic(const float* m, int64_t ld, const float* v, int64_t cols, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; ++i) out[i] = 0.0f;
+  for (int64_t j = 0; j < cols; ++j) {
+    const float x = v[j];
+    for (int64_t i = 0; i < count; ++i) out[i] += x * m[i * ld + j];
+  }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+// The same for 8 rows, cols a multiple of 8: 8x8 blocks transposed in registers, so that each
+// term is one FMA across the 8 rows (the generic loop reads m with a stride of ld).
+inline void dot_rows8(const float* m, int64_t ld, const float* v, int64_t cols, float* out) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t j0 = 0; j0 < cols; j0 += 8) {
+    __m256 r[8], t[8], c[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(m + i * ld + j0);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+      r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+      r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+      r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; ++j) {
+      c[j] = _mm256_permute2f128_ps(r[j], r[j + 4], 0x20);
+      c[j + 4] = _mm256_permute2f128_ps(r[j], r[j + 4], 0x31);
+    }
+    for (int j = 0; j < 8; ++j) acc = _mm256_fmadd_ps(_mm256_set1_ps(v[j0 + j]), c[j], acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+#endif
+
+inline void dot_rows(const float* m, int64_t ld, const float* v, int64_t cols, int64_t count, float* out) {
+  int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  if (cols % 8 == 0)
+    for (; i + 8 <= count; i += 8) dot_rows8(m + i * ld, ld, v, cols, out + i);
+#endif
+  dot_rows_generic(m + i * ld, ld, v, cols, count - i, out + i);
+}
+
+// One channel's state h[n] <- exp(dt * a[n]) * h[n] + b[n] * du: scan_block's expression, along
+// n. In place (h_in == h_out, the decoding stream) and out of place apart, so that neither loop
+// needs a run-time overlap check (which equal pointers would fail, falling back to scalar code).
+// kN > 0 fixes N (16, every published Mamba): the loop unrolls into whole vectors and the
+// channel loop around it keeps exp_fast's constants in registers; kN == 0 takes N at run time.
+template <int64_t kN>
+inline void update_state(float* __restrict h, const float* __restrict a, const float* __restrict b, float dt, float du,
+                         int64_t nstate) {
+  const int64_t count = kN > 0 ? kN : nstate;
+  for (int64_t n = 0; n < count; ++n) h[n] = exp_fast(dt * a[n]) * h[n] + b[n] * du;
+}
+template <int64_t kN>
+inline void update_state(float* __restrict h_out, const float* __restrict h_in, const float* __restrict a,
+                         const float* __restrict b, float dt, float du, int64_t nstate) {
+  const int64_t count = kN > 0 ? kN : nstate;
+  for (int64_t n = 0; n < count; ++n) h_out[n] = exp_fast(dt * a[n]) * h_in[n] + b[n] * du;
+}
+template <int64_t kN>
+inline void update_state_from_zero(float* __restrict h_out, const float* __restrict a, const float* __restrict b,
+                                   float dt, float du, int64_t nstate) {
+  const int64_t count = kN > 0 ? kN : nstate;
+  for (int64_t n = 0; n < count; ++n) h_out[n] = exp_fast(dt * a[n]) * 0.0f + b[n] * du;
+}
+
+// The state update of channels [0, width) of a block: h rows nstate apart, A rows lda apart.
+template <int64_t kN>
+inline void update_states(float* h_block, const float* h_in_block, const float* a_block, int64_t lda, const float* b,
+                          const float* dt, const float* du, int64_t width, int64_t nstate) {
+  for (int64_t i = 0; i < width; ++i) {
+    float* hn = h_block + i * nstate;
+    const float* an = a_block + i * lda;
+    if (!h_in_block)
+      update_state_from_zero<kN>(hn, an, b, dt[i], du[i], nstate);
+    else if (h_in_block == h_block)
+      update_state<kN>(hn, an, b, dt[i], du[i], nstate);
+    else
+      update_state<kN>(hn, h_in_block + i * nstate, an, b, dt[i], du[i], nstate);
+  }
+}
+
+// One position of sequence s (seq_len 1: a decoding step), channels [d0, d0 + width), width <=
+// kScanBlock, h_out not null: scan_block's arithmetic element for element (the same
+// expressions, so the same roundings and FMA contractions: a record fed one token at a time
+// equals it fed whole, bit for bit), on A, dt_w and the state in their own [channel][n]
+// layouts. scan_block's transposes in and out of its [n][channel] scratch cost more than one
+// position's update; here h_in is read and h_out written in place and nothing is allocated.
+inline void scan_step_block(const ScanParams& p, int64_t s, int64_t d0, int64_t width) {
+  const int64_t dim = p.u.cols, nstate = p.A.cols, rank = scan_rank(p);
+  alignas(64) float dt[kScanBlock], du[kScanBlock], acc[kScanBlock], fused[kScanBlock];
+  const float* u = (p.u.data + s * p.u.ld) + d0;
+  const float* delta = nullptr;
+  if (rank == 0) {
+    delta = (p.delta.data + s * p.delta.ld) + d0;
+  } else {
+    // delta[i] = sum_r dt_in[s, r] * dt_w[d0 + i, r], in r order.
+    dot_rows(p.dt_w.data + d0 * p.dt_w.ld, p.dt_w.ld, p.dt_in.data + s * p.dt_in.ld, rank, width, fused);
+    delta = fused;
+  }
+  for (int64_t i = 0; i < width; ++i) {
+    dt[i] = softplus_fast(p.delta_bias ? delta[i] + p.delta_bias[d0 + i] : delta[i]);
+    du[i] = dt[i] * u[i];
+  }
+  const float* b_row = p.B.data + s * p.B.ld;
+  float* h_block = p.h_out + (s * dim + d0) * nstate;
+  const float* h_in_block = p.h_in ? p.h_in + (s * dim + d0) * nstate : nullptr;
+  const float* a_block = p.A.data + d0 * p.A.ld;
+  if (nstate == 16)
+    update_states<16>(h_block, h_in_block, a_block, p.A.ld, b_row, dt, du, width, nstate);
+  else
+    update_states<0>(h_block, h_in_block, a_block, p.A.ld, b_row, dt, du, width, nstate);
+  if (!p.y.data) return;
+  // acc[i] = sum_n C[n] * h[i][n], in n order.
+  dot_rows(h_block, nstate, p.C.data + s * p.C.ld, nstate, width, acc);
+  write_outputs(p, s, d0, width, u, acc);
 }
 
 }  // namespace

@@ -34,16 +34,6 @@ void expect_error(const std::string& args, const std::vector<std::string>& what)
   for (const auto& w : what) EXPECT_TRUE(contains(r.err, w)) << args << ": no '" << w << "' in: " << r.err;
 }
 
-// Valid options of a command whose job has not landed: status 2 and the message, no stdout.
-void expect_not_implemented(const std::string& command, const std::string& args) {
-  const CommandResult r = strand(command + " " + args);
-  EXPECT_EQ(r.exit_code, 2) << command << " " << args << "\nstderr: " << r.err;
-  EXPECT_TRUE(contains(
-      r.err, "[E::" + command + "] 'strand " + command + "' is not implemented yet in strand " + STRAND_VERSION))
-      << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
-
 TEST(Cli, VersionListsLibrariesAndDevices) {
   const CommandResult r = strand("--version");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -157,12 +147,6 @@ TEST(Cli, ScoreParsesItsOptionSpellings) {
   }
 }
 
-TEST(Cli, CommandsNotImplementedYetExitWith2) {
-  expect_not_implemented("annotate", "genome.fa -o genes.gff3 -a p.faa -d g.fna -g 4 --tracks t --window 10k");
-  expect_not_implemented("train-head", "-m m --genbank g.gbk --classes CDS,tRNA -o h.safetensors --seed 7");
-  expect_not_implemented("train-head", "-m m --fasta g.fa --gff g.gff3 --holdout region -o h.safetensors");
-}
-
 TEST(Cli, BenchTimesAModelAndWritesTsv) {
   TempDir dir;
   const std::string out = (dir / "bench.tsv").string();
@@ -230,8 +214,11 @@ TEST(Cli, ValidatesJobOptions) {
   expect_error("annotate g.fa --track-format bigwig", {"--track-format", "--tracks"});
   expect_error("annotate g.fa --tracks t --track-format wig", {"--track-format", "'wig'"});
   expect_error("train-head -m m -o h.safetensors", {"--gff", "--genbank"});
-  expect_error("train-head -m m --gff g.gff3 -o h.safetensors", {"--gff", "--fasta"});
-  expect_error("train-head -m m --genbank g.gbk --gff g.gff3 -o h.safetensors", {"--genbank", "--gff"});
+  expect_error("train-head -m m --gff g.gff3 -o h.safetensors", {"--fasta", "--gff", "pair"});
+  expect_error("train-head -m m -f a.fa -f b.fa --gff a.gff3 -o h.safetensors", {"2 FASTA", "1 GFF3"});
+  expect_error("train-head -m m --genbank g.gbk --hidden -1 -o h.safetensors", {"--hidden", "-1"});
+  expect_error("annotate g.fa --min-gene-len 60", {"minimum gene length", "maximum overlap"});
+  expect_error("annotate g.fa --hexamer-weight -1", {"--hexamer-weight", "-1"});
   expect_error("train-head -m m --genbank g.gbk -o h.pt", {"-o/--output", "h.pt"});
   expect_error("train-head -m m --genbank g.gbk --classes CDS,,tRNA -o h.safetensors", {"--classes"});
   expect_error("train-head -m m --genbank g.gbk --holdout-fraction 1 -o h.safetensors", {"--holdout-fraction", "1"});

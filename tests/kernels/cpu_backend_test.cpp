@@ -17,7 +17,8 @@
 // Thread counts (arenas of 1 and 4 threads): bitwise identical for every op, GEMM included
 // (its blocks depend on the shapes only). Tiling a sequence (rows [0, T) then [T, L) with the
 // state carried; reverse: [T, L) first): bitwise identical for scan (fused dt_proj and
-// accumulate included) and conv.
+// accumulate included) and conv; so are one position at a time (their decoding-step paths)
+// and one pass.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -263,6 +264,41 @@ TEST(CpuConv, TilesCarryStateExactly) {
   }
 }
 
+// One position at a time (the decoding step's own path: seq_len 1), several sequences side by
+// side, equals one pass over each whole sequence, bit for bit, output and state; the first step
+// starts from zero state (state_in null) or from a given one.
+TEST(CpuConv, OnePositionStepsEqualOnePass) {
+  std::mt19937 rng(22);
+  for (auto [seqs, channels, kernel] : {std::array<int64_t, 3>{1, 512, 4}, {3, 37, 4}, {2, 19, 2}, {2, 5, 1}}) {
+    const int64_t len = 9, k1 = kernel - 1;
+    Buffer x(seqs * len, channels, channels + 1);
+    fill_normal(rng, x);
+    const std::vector<float> w = normal_vector(rng, channels * kernel, 0.0f, 0.5f), b = normal_vector(rng, channels);
+    const std::vector<float> s0 = normal_vector(rng, seqs * channels * k1);
+    for (int variant = 0; variant < 8; ++variant) {
+      const bool reverse = variant & 1, bias = variant & 2, zero_start = variant & 4;
+      SCOPED_TRACE(testing::Message() << "S " << seqs << " C " << channels << " K " << kernel << " reverse " << reverse
+                                      << " bias " << bias << " zero start " << zero_start);
+      Buffer whole(seqs * len, channels), stepped(seqs * len, channels);
+      std::vector<float> s_whole(s0.size()), state = zero_start ? std::vector<float>(s0.size(), 0.0f) : s0;
+      cpu().conv1d_silu({x.cview(), w.data(), bias ? b.data() : nullptr, whole.view(), len, int(kernel), reverse,
+                         zero_start ? nullptr : s0.data(), s_whole.data()});
+      for (int64_t q = 0; q < len; ++q) {
+        // Row t of every sequence: a view with the rows len apart.
+        const int64_t t = reverse ? len - 1 - q : q;
+        const ConstMatF xs(x.cview().row(t), seqs, channels, x.ld * len);
+        const MatF ys(stepped.view().row(t), seqs, channels, stepped.ld * len);
+        in_arena(q % 2 ? 4 : 1, [&] {
+          cpu().conv1d_silu({xs, w.data(), bias ? b.data() : nullptr, ys, 1, int(kernel), reverse,
+                             zero_start && q == 0 ? nullptr : state.data(), state.data()});
+        });
+      }
+      EXPECT_TRUE(compare(stepped, whole).bitwise);
+      EXPECT_TRUE(compare(state, s_whole).bitwise);
+    }
+  }
+}
+
 // ---- selective_scan -------------------------------------------------------------------------
 
 // The CPU backend with the scan forced to the baseline ISA (only selective_scan is used).
@@ -414,6 +450,67 @@ TEST(CpuScan, TilesCarryStateExactly) {
         EXPECT_TRUE(compare(tiled, whole).bitwise) << where;
         EXPECT_TRUE(compare(h, h_whole).bitwise) << where;
       }
+    }
+  }
+}
+
+// One position at a time (the decoding step's own path: seq_len 1, state read and written in
+// place), several sequences side by side, equals one pass over each whole sequence, bit for
+// bit, y and h: every option, every step kernel (AVX-512, AVX2, portable) against the whole
+// pass (AVX2 for the first two, portable for the last), N and R that are and are not
+// multiples of the vector width, a first step from zero state (h_in null), from a given state
+// into another buffer (h_in != h_out), or in place.
+void check_scan_steps(std::mt19937& rng, int64_t seqs, int64_t dim, int64_t nstate, int64_t rank, int flags,
+                      cpu::Simd simd) {
+  const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, accumulate = flags & 16;
+  const int start = (flags >> 5) % 3;  // 0: zero state, 1: h_in given (out of place), 2: in place
+  const bool fused = rank > 0;
+  SCOPED_TRACE(testing::Message() << "S " << seqs << " D " << dim << " N " << nstate << " R " << rank << " flags "
+                                  << flags << " simd " << int(simd));
+  const int64_t len = 6;
+  const ScanData data(rng, seqs, len, dim, nstate, 0.0f, rank);
+  Buffer y0(seqs * len, dim, dim + 2);
+  fill_normal(rng, y0);
+  Buffer whole = y0, stepped = y0;
+  std::vector<float> h_whole(data.h_in.size()), h(data.h_in.size()), h_other(data.h_in.size());
+  ScanParams p = data.params(whole.view(), reverse, gate, bias, skip, fused);
+  p.accumulate = accumulate;
+  p.h_in = start == 0 ? nullptr : data.h_in.data();
+  p.h_out = h_whole.data();
+  cpu::selective_scan(p, simd);
+  if (start == 2) h = data.h_in;
+  for (int64_t q = 0; q < len; ++q) {
+    const int64_t t = reverse ? len - 1 - q : q;
+    ScanParams step = data.params(stepped.view(), reverse, gate, bias, skip, fused);
+    // Row t of every sequence: views with the rows len apart.
+    for (ConstMatF* m : {&step.u, &step.delta, &step.dt_in, &step.B, &step.C, &step.z}) {
+      if (!m->empty()) *m = ConstMatF(m->row(t), seqs, m->cols, m->ld * len);
+    }
+    step.y = MatF(step.y.row(t), seqs, dim, step.y.ld * len);
+    step.seq_len = 1;
+    step.accumulate = accumulate;
+    step.h_in = q > 0 ? h.data() : start == 0 ? nullptr : start == 1 ? data.h_in.data() : h.data();
+    step.h_out = h.data();
+    if (q == 0 && start == 1) step.h_out = h_other.data();  // then carried on from there
+    if (q == 1 && start == 1) step.h_in = h_other.data();
+    in_arena(q % 2 ? 4 : 1, [&] { cpu::selective_scan(step, simd); });
+  }
+  EXPECT_TRUE(compare(stepped, whole).bitwise);
+  EXPECT_TRUE(compare(h, h_whole).bitwise);
+  EXPECT_TRUE(stepped.padding_intact());
+}
+
+TEST(CpuScan, OnePositionStepsEqualOnePass) {
+  std::mt19937 rng(32);
+  for (cpu::Simd simd : {cpu::Simd::kAuto, cpu::Simd::kAvx2, cpu::Simd::kBaseline}) {
+    for (int64_t rank : {0, 16}) {
+      for (int flags = 0; flags < 96; ++flags) check_scan_steps(rng, 1 + flags % 3, 45, 16, rank, flags, simd);
+    }
+    for (int flags : {0b11110, 0b111111, 0b1011110}) {
+      check_scan_steps(rng, 1, 512, 16, 16, flags, simd);  // the decoding shape
+      check_scan_steps(rng, 2, 37, 7, 5, flags, simd);     // N, R not multiples of 8
+      check_scan_steps(rng, 2, 300, 24, 48, flags, simd);  // more than one task of channels
+      check_scan_steps(rng, 1, 20, 16, 0, flags, simd);
     }
   }
 }

@@ -1,0 +1,318 @@
+#include "pipelines/annotate.h"
+
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "core/log.h"
+#include "core/output_file.h"
+#include "core/progress.h"
+#include "core/version.h"
+#include "genomics/bed_writer.h"
+#include "genomics/bigwig_writer.h"
+#include "genomics/fasta_index.h"
+#include "genomics/gff3_writer.h"
+#include "genomics/orf_finder.h"
+#include "genomics/sequence_source.h"
+#include "genomics/text_writer.h"
+#include "genomics/tokenizer.h"
+#include "model/weights.h"
+#include "pipelines/annotation_head.h"
+#include "pipelines/backbone_pool.h"
+#include "pipelines/compute_scope.h"
+#include "pipelines/hexamer_model.h"
+#include "pipelines/model_resolver.h"
+#include "pipelines/record_pipeline.h"
+
+namespace strand::pipelines {
+namespace {
+
+// Probabilities below this are floored before the log-odds: a base's evidence is bounded.
+constexpr float kMinProbability = 1e-6f;
+// Track values are rounded to this step: runs of equal values merge, files stay small.
+constexpr float kTrackStep = 1e-3f;
+
+struct Item {
+  genomics::SeqRecord rec;
+  std::vector<GeneCall> calls;
+  std::vector<float> probs;  // [L, columns] when tracks are written
+  // Kept for the second (self-trained) pass: the log-odds (24 bytes per base) and the ORFs.
+  CodingLogOdds log_odds;
+  std::vector<genomics::Orf> orfs;
+};
+
+// Per-base coding log-odds from the head's probabilities [L, C]: CDS on a strand at a codon
+// position against every non-CDS class together.
+CodingLogOdds coding_log_odds(const AnnotationHead& head, const std::vector<float>& probs, int64_t len) {
+  CodingLogOdds lo = CodingLogOdds::zeros(len);
+  const int64_t c = head.columns();
+  std::array<std::array<int, 3>, 2> cds_column{};
+  std::vector<int> noncoding;
+  std::array<bool, 3> have{};
+  for (size_t s = 0; s < head.specs().size(); ++s) {
+    const HeadClassSpec& spec = head.specs()[s];
+    if (spec.feature_type == kCdsType && spec.codon_position >= 0) {
+      cds_column[0][static_cast<size_t>(spec.codon_position)] = head.column(s, false);
+      cds_column[1][static_cast<size_t>(spec.codon_position)] = head.column(s, true);
+      have[static_cast<size_t>(spec.codon_position)] = true;
+    } else {
+      noncoding.push_back(head.column(s, false));
+      if (spec.stranded) noncoding.push_back(head.column(s, true));
+    }
+  }
+  STRAND_ASSERT(have[0] && have[1] && have[2]);
+  for (int64_t i = 0; i < len; ++i) {
+    const float* p = &probs[static_cast<size_t>(i * c)];
+    float nc = 0.0f;
+    for (int col : noncoding) nc += p[col];
+    const float log_nc = std::log(std::max(nc, kMinProbability));
+    for (size_t s = 0; s < 2; ++s)
+      for (size_t k = 0; k < 3; ++k)
+        lo.lo[s][k][static_cast<size_t>(i)] = std::log(std::max(p[cds_column[s][k]], kMinProbability)) - log_nc;
+  }
+  return lo;
+}
+
+std::string head_path_for(const AnnotateOptions& o, const std::string& folder) {
+  if (!o.head.empty()) return o.head;
+  const std::string path = (std::filesystem::path(folder) / kDefaultHeadFile).string();
+  if (!std::filesystem::exists(path))
+    fail("model ", folder, " has no annotation head (", kDefaultHeadFile,
+         "): train one with 'strand train-head -m MODEL ...' and pass it with --head");
+  return path;
+}
+
+const char* strand_text(genomics::Strand s) { return s == genomics::Strand::kReverse ? "-" : "+"; }
+
+// Contig lengths for ##sequence-region and bigWig: the index when there is one (regions), else
+// the records themselves.
+std::vector<genomics::ContigInfo> contig_lengths(const AnnotateOptions& o, const std::vector<Item>& done) {
+  std::vector<genomics::ContigInfo> contigs;
+  std::optional<genomics::IndexedFasta> fai;
+  if (!o.regions.empty()) fai.emplace(o.input);
+  for (const Item& item : done) {
+    const std::string& name = item.rec.contig.empty() ? item.rec.name : item.rec.contig;
+    if (std::any_of(contigs.begin(), contigs.end(), [&](const auto& c) { return c.name == name; })) continue;
+    const int64_t len = fai ? fai->contig_length(name).value_or(0) : static_cast<int64_t>(item.rec.seq.size());
+    contigs.push_back({name, len});
+  }
+  return contigs;
+}
+
+}  // namespace
+
+AnnotateSummary run_annotate(const AnnotateOptions& o) {
+  o.validate();
+  ComputeScope compute(o.compute, "annotate", /*several_gpus=*/true);
+  const std::string folder = resolve_model_folder(o.model);
+  const model::ModelWeights weights = model::load_model(folder);
+  BackbonePool backbones(weights, compute);
+  const std::string head_path = head_path_for(o, folder);
+  const AnnotationHead head = AnnotationHead::load(head_path, weights.checksum);
+  if (head.feature_width() != head_feature_width(backbones.front()))
+    fail(head_path, ": the head reads ", head.feature_width(), "-wide features, the model gives ",
+         head_feature_width(backbones.front()));
+  bool has_cds = false;
+  for (const auto& s : head.specs()) has_cds = has_cds || s.feature_type == kCdsType;
+  if (!has_cds) fail(head_path, ": the head has no CDS classes, so it cannot call genes");
+  const genomics::GeneticCode& code = genomics::GeneticCode::ncbi(o.genetic_code);
+  genomics::OrfOptions orf_options;
+  orf_options.code = &code;
+  orf_options.min_len_bp = o.genes_options.min_gene_len_bp;
+  orf_options.validate();
+
+  // Outputs are opened first: a bad path fails before any work.
+  AtomicOutput gff_out(o.output.path);
+  std::unique_ptr<AtomicOutput> faa_out, fna_out;
+  std::unique_ptr<genomics::TextWriter> faa, fna;
+  if (!o.proteins.empty()) {
+    faa_out = std::make_unique<AtomicOutput>(o.proteins);
+    faa = std::make_unique<genomics::TextWriter>(*faa_out, genomics::gz_by_name(*faa_out), "protein FASTA");
+  }
+  if (!o.genes.empty()) {
+    fna_out = std::make_unique<AtomicOutput>(o.genes);
+    fna = std::make_unique<genomics::TextWriter>(*fna_out, genomics::gz_by_name(*fna_out), "gene FASTA");
+  }
+  std::vector<std::unique_ptr<AtomicOutput>> track_outs;
+  if (!o.tracks_prefix.empty())
+    for (const auto& name : head.column_names())
+      track_outs.push_back(std::make_unique<AtomicOutput>(
+          cat(o.tracks_prefix, ".", name, o.track_format == TrackFormat::kBigWig ? ".bw" : ".bedGraph")));
+
+  const std::string mode = o.tiling.enabled() ? cat("windowed (window ", o.tiling.window, ", overlap ", o.tiling.overlap, ")")
+                                              : std::string("exact (whole contigs)");
+  log_info("annotate", "model ", folder, ", head ", head_path, " (", head.columns(), " classes), ", mode,
+           ", translation table ", o.genetic_code, ", ", compute.threads(), " threads",
+           backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
+
+  genomics::SequenceSourceOptions source_options;
+  source_options.regions = o.regions;
+  genomics::SequenceSources source({o.input}, source_options);
+  Progress progress("annotate", "bases");
+  std::vector<Item> done;  // every contig's calls (and track values), in input order
+  tbb::parallel_pipeline(
+      // Contigs in flight: one per backbone and one more (each holds its [L, 2d] features).
+      backbones.size() + 1,
+      read_records<Item>(source) &
+          tbb::make_filter<std::shared_ptr<Item>, std::shared_ptr<Item>>(
+              tbb::filter_mode::parallel,
+              [&](std::shared_ptr<Item> item) {
+                const std::string& seq = item->rec.seq;
+                const auto len = static_cast<int64_t>(seq.size());
+                if (len == 0) return item;
+                std::vector<float> pairs;
+                {
+                  const BackbonePool::Lease backbone = backbones.acquire();
+                  pairs = head_feature_pairs(*backbone, genomics::tokenize(seq), o.tiling);
+                }
+                std::vector<float> probs = head.predict(pairs, len);
+                std::vector<float>().swap(pairs);
+                item->log_odds = coding_log_odds(head, probs, len);
+                item->orfs = genomics::find_orfs(seq, orf_options);
+                item->calls = call_genes(seq, item->orfs, item->log_odds, code, o.self_train ? o.first_pass : o.genes_options);
+                if (!track_outs.empty()) {
+                  for (float& p : probs) p = std::round(p / kTrackStep) * kTrackStep;
+                  item->probs = std::move(probs);
+                }
+                return item;
+              }) &
+          tbb::make_filter<std::shared_ptr<Item>, void>(tbb::filter_mode::serial_in_order,
+                                                        [&](std::shared_ptr<Item> item) {
+                                                          progress.add(item->rec.seq.size());
+                                                          done.push_back(std::move(*item));
+                                                        }));
+  progress.finish();
+  if (done.empty()) fail("no sequences in ", o.input);
+
+  // Second pass: the genome's own codon-pair statistics from the first pass's genes, added to
+  // the head's evidence (ORFs and log-odds kept from the first pass; no model work).
+  std::string self_train_note = "off";
+  if (o.self_train) {
+    std::vector<std::string_view> seqs;
+    std::vector<std::vector<GeneCall>> first;
+    for (const Item& item : done) seqs.push_back(item.rec.seq), first.push_back(item.calls);
+    int64_t first_genes = 0;
+    for (const auto& c : first) first_genes += static_cast<int64_t>(c.size());
+    HexamerModel hexamers;
+    try {
+      hexamers = train_hexamer_model(seqs, first);
+    } catch (const Error&) {
+      hexamers.training_genes = 0;
+    }
+    if (hexamers.training_genes >= kMinSelfTrainGenes) {
+      tbb::parallel_for(size_t{0}, done.size(), [&](size_t i) {
+        Item& item = done[i];
+        if (item.rec.seq.empty()) return;
+        item.log_odds.codon = hexamer_codon_scores(item.rec.seq, hexamers, o.hexamer_weight);
+        item.calls = call_genes(item.rec.seq, item.orfs, item.log_odds, code, o.genes_options);
+      });
+      self_train_note = cat("hexamer_weight=", o.hexamer_weight, " learned_from=", hexamers.training_genes);
+      log_info("annotate", "first pass ", first_genes, " genes; codon-pair statistics learned from ",
+               hexamers.training_genes, " of them (complete, >= ", kHexamerTrainingMinLenBp, " bp) for the second pass");
+    } else {
+      self_train_note = cat("skipped (", hexamers.training_genes, " training genes < ", kMinSelfTrainGenes, ")");
+      log_info("annotate", "first pass ", first_genes, " genes, ", hexamers.training_genes, " of them complete and >= ",
+               kHexamerTrainingMinLenBp, " bp: too few (< ", kMinSelfTrainGenes,
+               ") to learn the genome's codon statistics; the first pass is the result");
+    }
+  }
+  for (Item& item : done) item.log_odds = CodingLogOdds(), item.orfs = {};  // memory back
+
+  // GFF3 (+ proteins and gene sequences): gene and CDS per call, numbered per contig.
+  AnnotateSummary summary;
+  const std::vector<genomics::ContigInfo> contigs = contig_lengths(o, done);
+  std::vector<std::string> pragmas;
+  if (o.write_provenance) {
+    pragmas.push_back(cat("strand-version ", STRAND_VERSION, " (", STRAND_GIT_REVISION, ")"));
+    pragmas.push_back(cat("strand-command ", o.command_line));
+  }
+  pragmas.push_back(cat("strand-model ", folder, " sha256=", weights.checksum));
+  pragmas.push_back(cat("strand-head ", head_path, " mode=", mode, " transl_table=", o.genetic_code));
+  const GeneCallerOptions& used = o.self_train && self_train_note.rfind("skipped", 0) == 0 ? o.first_pass : o.genes_options;
+  pragmas.push_back(cat("strand-gene-caller head_weight=", used.head_weight, " length_weight=", used.length_weight,
+                        " min_score=", used.min_score, " max_overlap=", used.max_overlap_bp, " min_gene_len=",
+                        used.min_gene_len_bp, " self_train=", self_train_note));
+  genomics::Gff3Writer gff(gff_out);
+  gff.write_header(contigs, pragmas);
+  for (const Item& item : done) {
+    const std::string& contig = item.rec.contig.empty() ? item.rec.name : item.rec.contig;
+    const int64_t offset = item.rec.beg0;
+    ++summary.contigs;
+    summary.bases += item.rec.seq.size();
+    int gene_no = 0;
+    for (const GeneCall& call : item.calls) {
+      const std::string id = cat(contig, offset > 0 ? cat("_", offset + 1) : std::string(), "_", ++gene_no);
+      const bool minus = call.strand == genomics::Strand::kReverse;
+      // 5'/3' partial ends as the lower/upper coordinate they cut.
+      const bool cut_low = minus ? call.partial3 : call.partial5, cut_high = minus ? call.partial5 : call.partial3;
+      genomics::Feature gene;
+      gene.seqid = contig;
+      gene.source = "strand";
+      gene.type = "gene";
+      gene.parts = {{offset + call.beg0, offset + call.end0, cut_low, cut_high}};
+      gene.strand = call.strand;
+      gene.id = "gene-" + id;
+      if (call.partial5 || call.partial3) gene.attributes.push_back({"partial", "true"});
+      genomics::Feature cds = gene;
+      cds.type = "CDS";
+      cds.id = "cds-" + id;
+      cds.parents = {gene.id};
+      cds.phase = 0;
+      cds.score = std::round(call.score * 100.0) / 100.0;
+      cds.attributes.push_back({"start_type", std::string(start_codon_kind_name(call.start_codon_kind))});
+      cds.attributes.push_back({"transl_table", std::to_string(o.genetic_code)});
+      gff.write(gene);
+      gff.write(cds);
+      ++summary.genes;
+      if (call.partial5 || call.partial3) ++summary.partial_genes;
+      const std::string header = cat(id, " ", contig, ":", offset + call.beg0 + 1, "-", offset + call.end0, "(",
+                                     strand_text(call.strand), ") start_type=", start_codon_kind_name(call.start_codon_kind),
+                                     " partial=", call.partial5 ? 1 : 0, call.partial3 ? 1 : 0,
+                                     " score=", format_significant(call.score, 6));
+      if (faa) genomics::write_fasta_record(*faa, header, gene_protein(item.rec.seq, call, code));
+      if (fna) genomics::write_fasta_record(*fna, header, gene_sequence(item.rec.seq, call));
+    }
+  }
+  gff.close();
+  if (faa) faa->close();
+  if (fna) fna->close();
+
+  // Tracks: one per head class, in contig coordinates.
+  for (size_t col = 0; col < track_outs.size(); ++col) {
+    AtomicOutput& out = *track_outs[col];
+    const std::string name = head.column_names()[col];
+    std::unique_ptr<genomics::BigWigWriter> bw;
+    std::unique_ptr<genomics::BedGraphWriter> bg;
+    if (o.track_format == TrackFormat::kBigWig) bw = std::make_unique<genomics::BigWigWriter>(out, contigs);
+    else bg = std::make_unique<genomics::BedGraphWriter>(out, cat("track type=bedGraph name=\"", name, "\" description=\"strand annotate: P(", name, ") per base\""));
+    std::vector<float> values;
+    for (const Item& item : done) {
+      const auto len = static_cast<int64_t>(item.rec.seq.size());
+      if (len == 0) continue;
+      values.resize(static_cast<size_t>(len));
+      for (int64_t i = 0; i < len; ++i) values[static_cast<size_t>(i)] = item.probs[static_cast<size_t>(i * head.columns()) + col];
+      const std::string& contig = item.rec.contig.empty() ? item.rec.name : item.rec.contig;
+      if (bw) bw->write_values(contig, item.rec.beg0, values);
+      else bg->write_values(contig, item.rec.beg0, values);
+    }
+    if (bw) bw->close();
+    else bg->close();
+  }
+
+  for (auto& t : track_outs) t->commit();
+  if (fna_out) fna_out->commit();
+  if (faa_out) faa_out->commit();
+  gff_out.commit();
+  log_info("annotate", summary.genes, " genes (", summary.partial_genes, " partial) on ", summary.contigs, " contigs, ",
+           summary.bases, " bases, in ", format_significant(progress.elapsed_s(), 3), " s -> ", o.output.path,
+           faa_out ? cat(", proteins ", o.proteins) : std::string(), fna_out ? cat(", genes ", o.genes) : std::string(),
+           track_outs.empty() ? std::string() : cat(", tracks ", o.tracks_prefix, ".*"));
+  return summary;
+}
+
+}  // namespace strand::pipelines

@@ -1,0 +1,276 @@
+// Gene calling from ORFs and coding log-odds; see gene_caller.h.
+#include "pipelines/gene_caller.h"
+
+#include <algorithm>
+#include <cctype>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "core/error.h"
+#include "genomics/nucleotide.h"
+
+namespace strand::pipelines {
+
+using genomics::Orf;
+using genomics::Strand;
+
+namespace {
+
+// The start codon of a candidate in transcription order, upper case (complemented on −).
+std::string start_codon_text(std::string_view seq, Strand strand, int64_t start_pos0) {
+  std::string codon(3, 'N');
+  for (int k = 0; k < 3; ++k) {
+    const char base = strand == Strand::kForward ? seq[start_pos0 + k] : genomics::complement_base(seq[start_pos0 - k]);
+    codon[k] = static_cast<char>(std::toupper(static_cast<unsigned char>(base)));
+    if (codon[k] == 'U') codon[k] = 'T';
+  }
+  return codon;
+}
+
+StartCodonKind classify_start(std::string_view codon) {
+  if (codon == "ATG") return StartCodonKind::kAtg;
+  if (codon == "GTG") return StartCodonKind::kGtg;
+  if (codon == "TTG") return StartCodonKind::kTtg;
+  return StartCodonKind::kOther;
+}
+
+double start_prior_of(StartCodonKind kind, const GeneCallerOptions& options) {
+  switch (kind) {
+    case StartCodonKind::kAtg: return options.atg_prior;
+    case StartCodonKind::kGtg: return options.gtg_prior;
+    case StartCodonKind::kTtg: return options.ttg_prior;
+    case StartCodonKind::kOther: return options.other_start_prior;
+    case StartCodonKind::kEdge: return options.edge_start_prior;
+  }
+  STRAND_ASSERT(false, "unknown start codon kind");
+  return 0.0;
+}
+
+// Stop-codon probability of random sequence with this contig's base composition, per strand
+// (on − the stop codons read as their reverse complements): the null model of the ORF-length
+// term.
+std::array<double, 2> stop_probability(std::string_view seq, const genomics::GeneticCode& code) {
+  std::array<double, 4> count{1, 1, 1, 1};  // T C A G, with a pseudo-count
+  for (char c : seq) {
+    const int b = genomics::GeneticCode::base_code(c);
+    if (b < 4) count[static_cast<size_t>(b)] += 1;
+  }
+  const double total = count[0] + count[1] + count[2] + count[3];
+  std::array<double, 2> p{0.0, 0.0};
+  for (int i = 0; i < 64; ++i) {
+    if (!code.is_stop_at(i)) continue;
+    const int b1 = i / 16, b2 = (i / 4) % 4, b3 = i % 4;
+    p[0] += count[static_cast<size_t>(b1)] * count[static_cast<size_t>(b2)] * count[static_cast<size_t>(b3)];
+    // On −, the codon is read from the complement strand: its forward bases are complements.
+    const int c1 = b1 == 0 ? 2 : b1 == 2 ? 0 : b1 == 1 ? 3 : 1;  // T<->A, C<->G in TCAG order
+    const int c2 = b2 == 0 ? 2 : b2 == 2 ? 0 : b2 == 1 ? 3 : 1;
+    const int c3 = b3 == 0 ? 2 : b3 == 2 ? 0 : b3 == 1 ? 3 : 1;
+    p[1] += count[static_cast<size_t>(c1)] * count[static_cast<size_t>(c2)] * count[static_cast<size_t>(c3)];
+  }
+  return {p[0] / (total * total * total), p[1] / (total * total * total)};
+}
+
+// Candidate genes of one ORF: for each start the summed log-odds (weighted), the ORF-length
+// term and the start prior. Kept: the starts no shorter start beats (the score's Pareto front
+// over length), at most kMaxStartsPerOrf of them, best first. Shorter alternatives let the
+// selection keep a gene whose best start would overlap a neighbour too much; every candidate
+// of one ORF shares its stop, so the selection takes at most one. `cum` is scratch space.
+constexpr size_t kMaxStartsPerOrf = 8;
+
+void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, const CodingLogOdds& log_odds,
+                      const GeneCallerOptions& options, double codon_bonus, std::vector<double>& cum,
+                      std::vector<GeneCall>& out) {
+  const bool forward = orf.strand == Strand::kForward;
+  const int64_t len_bp = orf.end0 - orf.beg0;
+  cum.assign(static_cast<size_t>(len_bp) + 1, 0.0);
+  // Sense bases: all but the stop codon (a 3'-partial ORF has none).
+  const int64_t stop_len = orf.partial3 ? 0 : 3;
+  if (forward) {
+    // cum[i - beg0] = sum of the sense bases from i to the last sense base.
+    const auto& lo = log_odds.lo[0];
+    const auto& codon = log_odds.codon[0];
+    const int64_t sense_end0 = orf.end0 - stop_len;
+    for (int64_t i = sense_end0 - 1; i >= orf.beg0; --i) {
+      const int64_t off = i - orf.beg0;
+      cum[off] = cum[off + 1] + options.head_weight * lo[off % 3][i] + (off % 3 == 0 && !codon.empty() ? codon[i] : 0.0f);
+    }
+  } else {
+    // cum[i + 1 - beg0] = sum of the sense bases from the first sense base (left) through i;
+    // codon position counts from the right, where transcription begins.
+    const auto& lo = log_odds.lo[1];
+    const auto& codon = log_odds.codon[1];
+    const int64_t sense_beg0 = orf.beg0 + stop_len;
+    for (int64_t i = orf.beg0; i < orf.end0; ++i) {
+      const int64_t off = i - orf.beg0;
+      const int64_t k = (orf.end0 - 1 - i) % 3;
+      cum[off + 1] = cum[off] + (i >= sense_beg0 ? options.head_weight * lo[k][i] + (k == 0 && !codon.empty() ? codon[i] : 0.0f)
+                                                 : 0.0);
+    }
+  }
+  std::vector<GeneCall> all;
+  for (size_t s = 0; s < orf.starts.size(); ++s) {
+    const int64_t start_pos0 = orf.starts[s];
+    if (orf.gene_len_bp(s) < options.min_gene_len_bp) break;  // starts run from longest to shortest
+    const bool edge = orf.partial5 && s == 0;
+    const StartCodonKind kind =
+        edge ? StartCodonKind::kEdge : classify_start(start_codon_text(seq, orf.strand, start_pos0));
+    const double coding = forward ? cum[start_pos0 - orf.beg0] : cum[start_pos0 + 1 - orf.beg0];
+    const double prior = start_prior_of(kind, options);
+    GeneCall c;
+    c.beg0 = forward ? start_pos0 : orf.beg0;
+    c.end0 = forward ? orf.end0 : start_pos0 + 1;
+    c.strand = orf.strand;
+    c.partial5 = edge;
+    c.partial3 = orf.partial3;
+    c.start_pos0 = start_pos0;
+    c.coding_score = coding;
+    c.length_score = codon_bonus * static_cast<double>((c.end0 - c.beg0 - stop_len) / 3);
+    c.start_prior = prior;
+    c.score = coding + c.length_score + prior;
+    c.start_codon_kind = kind;
+    c.orf_index = orf_index;
+    all.push_back(c);
+  }
+  // Pareto front from the shortest start up: a start is kept when it scores at least as well
+  // as every shorter one; of equal scores the longer gene is kept.
+  std::vector<GeneCall> front;
+  double best_shorter = -std::numeric_limits<double>::infinity();
+  for (size_t k = all.size(); k > 0; --k) {
+    const GeneCall& c = all[k - 1];
+    if (c.score > options.min_score && c.score >= best_shorter) {
+      if (!front.empty() && c.score == best_shorter) front.pop_back();  // equal: the longer one
+      front.push_back(c);
+      best_shorter = c.score;
+    }
+  }
+  std::sort(front.begin(), front.end(), [](const GeneCall& a, const GeneCall& b) { return a.score > b.score; });
+  if (front.size() > kMaxStartsPerOrf) front.resize(kMaxStartsPerOrf);
+  out.insert(out.end(), front.begin(), front.end());
+}
+
+// Maximum-score subset of `cands` with pairwise overlaps <= max_overlap_bp (see the header
+// for why this recursion is exact when every gene is longer than max_overlap_bp).
+std::vector<GeneCall> select_genes(std::vector<GeneCall> cands, int64_t max_overlap_bp) {
+  std::sort(cands.begin(), cands.end(), [](const GeneCall& a, const GeneCall& b) {
+    if (a.end0 != b.end0) return a.end0 < b.end0;
+    if (a.beg0 != b.beg0) return a.beg0 < b.beg0;
+    return a.strand == Strand::kForward && b.strand == Strand::kReverse;
+  });
+  const size_t n = cands.size();
+  std::vector<int64_t> ends(n);
+  for (size_t j = 0; j < n; ++j) ends[j] = cands[j].end0;
+  // best[j] = best total over the first j candidates; pred[j] = how many candidates end early
+  // enough to go with candidate j.
+  std::vector<double> best(n + 1, 0.0);
+  std::vector<size_t> pred(n);
+  std::vector<bool> take(n, false);
+  for (size_t j = 0; j < n; ++j) {
+    const int64_t limit_end0 = cands[j].beg0 + max_overlap_bp;
+    pred[j] = static_cast<size_t>(std::upper_bound(ends.begin(), ends.end(), limit_end0) - ends.begin());
+    STRAND_ASSERT(pred[j] <= j, "gene of ", cands[j].len_bp(), " bp not longer than the allowed overlap");
+    const double with = best[pred[j]] + cands[j].score;
+    take[j] = with > best[j];
+    best[j + 1] = take[j] ? with : best[j];
+  }
+  std::vector<GeneCall> chosen;
+  for (size_t j = n; j > 0;) {
+    if (take[j - 1]) {
+      chosen.push_back(cands[j - 1]);
+      j = pred[j - 1];
+    } else {
+      --j;
+    }
+  }
+  return chosen;
+}
+
+}  // namespace
+
+CodingLogOdds CodingLogOdds::zeros(int64_t len_bp) {
+  STRAND_ASSERT(len_bp >= 0, "negative contig length ", len_bp);
+  CodingLogOdds out;
+  out.len = len_bp;
+  for (auto& strand : out.lo)
+    for (auto& pos : strand) pos.assign(static_cast<size_t>(len_bp), 0.0f);
+  return out;
+}
+
+void CodingLogOdds::validate(int64_t contig_len_bp) const {
+  if (len != contig_len_bp) fail("coding log-odds cover ", len, " bases but the contig has ", contig_len_bp);
+  for (int s = 0; s < 2; ++s)
+    for (int k = 0; k < 3; ++k)
+      if (static_cast<int64_t>(lo[s][k].size()) != len)
+        fail("coding log-odds for strand ", s == 0 ? '+' : '-', " codon position ", k + 1, " have ", lo[s][k].size(),
+             " values, expected ", len);
+  for (int s = 0; s < 2; ++s)
+    if (!codon[s].empty() && static_cast<int64_t>(codon[s].size()) != len)
+      fail("codon terms for strand ", s == 0 ? '+' : '-', " have ", codon[s].size(), " values, expected ", len);
+}
+
+std::string_view start_codon_kind_name(StartCodonKind kind) {
+  switch (kind) {
+    case StartCodonKind::kAtg: return "ATG";
+    case StartCodonKind::kGtg: return "GTG";
+    case StartCodonKind::kTtg: return "TTG";
+    case StartCodonKind::kOther: return "other";
+    case StartCodonKind::kEdge: return "edge";
+  }
+  return "?";
+}
+
+void GeneCallerOptions::validate() const {
+  if (min_gene_len_bp < 3) fail("gene caller: minimum gene length ", min_gene_len_bp, " bp is below one codon");
+  if (max_overlap_bp < 0) fail("gene caller: maximum overlap ", max_overlap_bp, " bp is negative");
+  if (min_gene_len_bp <= max_overlap_bp)
+    fail("gene caller: minimum gene length (", min_gene_len_bp, " bp) must exceed the maximum overlap (",
+         max_overlap_bp, " bp)");
+  const std::pair<const char*, double> numbers[] = {
+      {"minimum score", min_score},   {"head weight", head_weight},            {"length weight", length_weight},   {"ATG start prior", atg_prior},           {"GTG start prior", gtg_prior},
+      {"TTG start prior", ttg_prior}, {"other start prior", other_start_prior}, {"edge start prior", edge_start_prior}};
+  for (const auto& [what, value] : numbers)
+    if (!std::isfinite(value)) fail("gene caller: ", what, " is not a finite number");
+}
+
+std::vector<GeneCall> call_genes(std::string_view seq, std::span<const Orf> orfs, const CodingLogOdds& log_odds,
+                                 const genomics::GeneticCode& code, const GeneCallerOptions& options) {
+  options.validate();
+  const auto n = static_cast<int64_t>(seq.size());
+  log_odds.validate(n);
+  std::vector<GeneCall> cands;
+  std::vector<double> scratch;
+  const std::array<double, 2> p_stop = stop_probability(seq, code);
+  for (size_t o = 0; o < orfs.size(); ++o) {
+    const Orf& orf = orfs[o];
+    STRAND_ASSERT(orf.beg0 >= 0 && orf.beg0 < orf.end0 && orf.end0 <= n && (orf.end0 - orf.beg0) % 3 == 0, "ORF [",
+                  orf.beg0, ", ", orf.end0, ") does not fit a contig of ", n, " bases");
+    STRAND_ASSERT(orf.strand == Strand::kForward || orf.strand == Strand::kReverse, "ORF without a strand");
+    // ORF-length term: log P(no stop over these codons | coding) / P(same | random sequence).
+    const double p = p_stop[orf.strand == Strand::kForward ? 0 : 1];
+    const double codon_bonus = options.length_weight * -std::log1p(-std::min(p, 0.999));
+    start_candidates(seq, orf, o, log_odds, options, codon_bonus, scratch, cands);
+  }
+  std::vector<GeneCall> genes = select_genes(std::move(cands), options.max_overlap_bp);
+  std::sort(genes.begin(), genes.end(), [](const GeneCall& a, const GeneCall& b) {
+    if (a.beg0 != b.beg0) return a.beg0 < b.beg0;
+    if (a.end0 != b.end0) return a.end0 < b.end0;
+    return a.strand == Strand::kForward && b.strand == Strand::kReverse;
+  });
+  return genes;
+}
+
+std::string gene_sequence(std::string_view seq, const GeneCall& call) {
+  STRAND_ASSERT(call.beg0 >= 0 && call.beg0 <= call.end0 && call.end0 <= static_cast<int64_t>(seq.size()), "gene [",
+                call.beg0, ", ", call.end0, ") outside a contig of ", seq.size(), " bases");
+  const std::string_view bases = seq.substr(call.beg0, call.end0 - call.beg0);
+  return call.strand == Strand::kReverse ? genomics::reverse_complement(bases) : std::string(bases);
+}
+
+std::string gene_protein(std::string_view seq, const GeneCall& call, const genomics::GeneticCode& code) {
+  std::string protein = code.translate(gene_sequence(seq, call), !call.partial5);
+  if (!call.partial3 && !protein.empty() && protein.back() == '*') protein.pop_back();
+  return protein;
+}
+
+}  // namespace strand::pipelines

@@ -1,0 +1,410 @@
+// Tests of pipelines/gene_caller: planted genes on a random contig are called exactly, start
+// choice follows the log-odds and the start priors, the overlap DP (against exhaustive search
+// on random candidates), partial genes keep their flags, and bad inputs are errors.
+#include "pipelines/gene_caller.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "core/error.h"
+#include "genomics/nucleotide.h"
+#include "tests/test_support.h"
+
+namespace strand::pipelines {
+namespace {
+
+using genomics::GeneticCode;
+using genomics::Orf;
+using genomics::Strand;
+
+const GeneticCode& kCode11 = GeneticCode::ncbi(11);
+
+std::string random_bases(std::mt19937& rng, int64_t len) {
+  static constexpr char kAcgt[] = "ACGT";
+  std::string s(static_cast<size_t>(len), 'A');
+  for (char& c : s) c = kAcgt[rng() % 4];
+  return s;
+}
+
+// ATG, `n_sense` random sense codons, TAA: a gene in transcription order.
+std::string random_gene(std::mt19937& rng, int n_sense) {
+  std::string gene = "ATG";
+  while (static_cast<int>(gene.size()) < 3 + 3 * n_sense) {
+    std::string codon = random_bases(rng, 3);
+    if (!kCode11.is_stop(codon.c_str()) && !kCode11.is_start(codon.c_str())) gene += codon;
+  }
+  return gene + "TAA";
+}
+
+// Sets the log-odds of a gene [beg0, end0) on `strand` to `value` in its own frame.
+void plant(CodingLogOdds& lo, Strand strand, int64_t beg0, int64_t end0, float value) {
+  for (int64_t i = beg0; i < end0; ++i) {
+    if (strand == Strand::kForward)
+      lo.lo[0][(i - beg0) % 3][i] = value;
+    else
+      lo.lo[1][(end0 - 1 - i) % 3][i] = value;
+  }
+}
+
+CodingLogOdds filled(int64_t len, float value) {
+  CodingLogOdds lo = CodingLogOdds::zeros(len);
+  for (auto& strand : lo.lo)
+    for (auto& pos : strand) std::fill(pos.begin(), pos.end(), value);
+  return lo;
+}
+
+std::vector<Orf> orfs_of(std::string_view seq, int64_t min_len_bp = 90) {
+  genomics::OrfOptions options;
+  options.code = &kCode11;
+  options.min_len_bp = min_len_bp;
+  return genomics::find_orfs(seq, options);
+}
+
+// A hand-made ORF with one start (outermost = the whole ORF).
+Orf make_orf(Strand strand, int64_t beg0, int64_t end0, std::vector<int64_t> starts = {}) {
+  Orf orf;
+  orf.strand = strand;
+  orf.beg0 = beg0;
+  orf.end0 = end0;
+  orf.starts = starts.empty() ? std::vector<int64_t>{strand == Strand::kForward ? beg0 : end0 - 1} : starts;
+  return orf;
+}
+
+// A contig of C's with ATG (or CAT for −) written at each ORF's starts.
+std::string contig_for(int64_t len, const std::vector<Orf>& orfs) {
+  std::string seq(static_cast<size_t>(len), 'C');
+  for (const Orf& o : orfs)
+    for (int64_t s : o.starts) {
+      if (o.strand == Strand::kForward)
+        seq.replace(s, 3, "ATG");
+      else
+        seq.replace(s - 2, 3, "CAT");
+    }
+  return seq;
+}
+
+TEST(GeneCaller, CallsExactlyThePlantedGenes) {
+  std::mt19937 rng(7);
+  std::string seq = random_bases(rng, 3000);
+  const std::string plus_gene = random_gene(rng, 198);  // 600 bp
+  const std::string minus_gene = genomics::reverse_complement(random_gene(rng, 198));
+  seq.replace(300, 600, plus_gene);
+  seq.replace(1500, 600, minus_gene);
+  CodingLogOdds lo = filled(3000, -0.2f);
+  plant(lo, Strand::kForward, 300, 900, 1.0f);
+  plant(lo, Strand::kReverse, 1500, 2100, 1.0f);
+  const auto orfs = orfs_of(seq);
+  const auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].beg0, 300);
+  EXPECT_EQ(calls[0].end0, 900);
+  EXPECT_EQ(calls[0].strand, Strand::kForward);
+  EXPECT_EQ(calls[0].start_pos0, 300);
+  EXPECT_EQ(calls[0].start_codon_kind, StartCodonKind::kAtg);
+  EXPECT_FALSE(calls[0].partial5 || calls[0].partial3);
+  EXPECT_NEAR(calls[0].score, 597.0, 1e-6);  // 199 sense codons; the stop is not scored
+  EXPECT_NEAR(calls[0].coding_score, 597.0, 1e-6);
+  EXPECT_EQ(calls[0].start_prior, 0.0);
+  EXPECT_EQ(calls[1].beg0, 1500);
+  EXPECT_EQ(calls[1].end0, 2100);
+  EXPECT_EQ(calls[1].strand, Strand::kReverse);
+  EXPECT_EQ(calls[1].start_pos0, 2099);
+  EXPECT_EQ(calls[1].start_codon_kind, StartCodonKind::kAtg);
+  EXPECT_NEAR(calls[1].score, 597.0, 1e-6);
+  EXPECT_EQ(orfs[calls[1].orf_index].strand, Strand::kReverse);
+  EXPECT_EQ(gene_sequence(seq, calls[0]), plus_gene);
+  EXPECT_EQ(gene_sequence(seq, calls[1]), genomics::reverse_complement(minus_gene));
+  const std::string protein = gene_protein(seq, calls[1], kCode11);
+  EXPECT_EQ(protein.size(), 199u);
+  EXPECT_EQ(protein[0], 'M');
+  EXPECT_EQ(protein.find('*'), std::string::npos);
+  // With the − log-odds counted from the wrong end, the − gene loses its signal.
+  CodingLogOdds flipped = filled(3000, -0.2f);
+  plant(flipped, Strand::kForward, 300, 900, 1.0f);
+  for (int64_t i = 1500; i < 2100; ++i) flipped.lo[1][(i - 1500) % 3][i] = 1.0f;
+  const auto calls2 = call_genes(seq, orfs, flipped, kCode11, GeneCallerOptions{});
+  ASSERT_FALSE(calls2.empty());
+  for (const GeneCall& c : calls2) {
+    if (c.strand == Strand::kReverse && c.beg0 == 1500) {
+      EXPECT_LT(c.score, 597.0 / 2);
+    }
+  }
+}
+
+TEST(GeneCaller, StartWhereTheLogOddsBegin) {
+  // One + ORF [99, 399) with ATG starts at 99, 159, 219; coding signal from 159 on.
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 99, 399, {99, 159, 219})};
+  const std::string seq = contig_for(500, orfs);
+  CodingLogOdds lo = filled(500, -0.5f);
+  plant(lo, Strand::kForward, 159, 399, 1.0f);
+  const auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].start_pos0, 159);
+  EXPECT_EQ(calls[0].beg0, 159);
+  EXPECT_EQ(calls[0].end0, 399);
+  EXPECT_NEAR(calls[0].score, 237.0, 1e-6);
+  // The same on −: mirror everything.
+  const std::vector<Orf> rorfs = {make_orf(Strand::kReverse, 101, 401, {400, 340, 280})};
+  const std::string rseq = contig_for(500, rorfs);
+  CodingLogOdds rlo = filled(500, -0.5f);
+  plant(rlo, Strand::kReverse, 101, 341, 1.0f);
+  const auto rcalls = call_genes(rseq, rorfs, rlo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(rcalls.size(), 1u);
+  EXPECT_EQ(rcalls[0].start_pos0, 340);
+  EXPECT_EQ(rcalls[0].beg0, 101);
+  EXPECT_EQ(rcalls[0].end0, 341);
+  EXPECT_NEAR(rcalls[0].score, 237.0, 1e-6);
+  // Starts that would make a gene shorter than the minimum are not taken: min 250 leaves 99.
+  GeneCallerOptions longer;
+  longer.min_gene_len_bp = 250;
+  const auto long_calls = call_genes(seq, orfs, lo, kCode11, longer);
+  ASSERT_EQ(long_calls.size(), 1u);
+  EXPECT_EQ(long_calls[0].start_pos0, 99);
+  EXPECT_NEAR(long_calls[0].score, 237.0 - 0.5 * 60, 1e-6);
+}
+
+TEST(GeneCaller, StartCodonPriors) {
+  // Outer GTG at 100, inner ATG at 103, zero log-odds between: ATG wins by its prior.
+  std::string seq(400, 'C');
+  seq.replace(100, 3, "GTG");
+  seq.replace(103, 3, "ATG");
+  seq.replace(397, 3, "TAA");
+  std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400, {100, 103})};
+  CodingLogOdds lo = CodingLogOdds::zeros(400);
+  plant(lo, Strand::kForward, 103, 400, 0.5f);
+  auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].start_pos0, 103);
+  EXPECT_EQ(calls[0].start_codon_kind, StartCodonKind::kAtg);
+  // A TTG inner start loses to the outer GTG (-2 < -1).
+  seq.replace(103, 3, "TTG");
+  calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].start_pos0, 100);
+  EXPECT_EQ(calls[0].start_codon_kind, StartCodonKind::kGtg);
+  EXPECT_EQ(calls[0].start_prior, kGtgStartPrior);
+  EXPECT_NEAR(calls[0].score, 0.5 * 294 + kGtgStartPrior, 1e-6);
+  EXPECT_EQ(start_codon_kind_name(calls[0].start_codon_kind), "GTG");
+  // Equal totals keep the longer gene.
+  GeneCallerOptions flat;
+  flat.gtg_prior = flat.ttg_prior = 0.0;
+  calls = call_genes(seq, orfs, lo, kCode11, flat);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].start_pos0, 100);
+  // CTG is an "other" start in table 11.
+  seq.replace(100, 3, "CTG");
+  seq.replace(103, 3, "CCC");
+  orfs[0].starts = {100};
+  calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].start_codon_kind, StartCodonKind::kOther);
+  EXPECT_EQ(calls[0].start_prior, kOtherStartPrior);
+}
+
+TEST(GeneCaller, OverlapBeyondTheLimitKeepsTheBetterGene) {
+  // A + [100, 400) and B − [300, 699): 100 bp of overlap > 60.
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(Strand::kReverse, 300, 699)};
+  const std::string seq = contig_for(1000, orfs);
+  CodingLogOdds lo = filled(1000, -0.1f);
+  plant(lo, Strand::kForward, 100, 400, 1.0f);
+  plant(lo, Strand::kReverse, 300, 699, 0.5f);  // 396 * 0.5 < 297
+  auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].strand, Strand::kForward);
+  EXPECT_EQ(calls[0].beg0, 100);
+  plant(lo, Strand::kReverse, 300, 699, 0.8f);  // 396 * 0.8 > 297
+  calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].strand, Strand::kReverse);
+  EXPECT_EQ(calls[0].beg0, 300);
+}
+
+TEST(GeneCaller, OverlapWithinTheLimitKeepsBoth) {
+  // A + [100, 400) and B − [340, 700): exactly 60 bp of overlap.
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(Strand::kReverse, 340, 700)};
+  const std::string seq = contig_for(1000, orfs);
+  CodingLogOdds lo = filled(1000, -0.1f);
+  plant(lo, Strand::kForward, 100, 400, 1.0f);
+  plant(lo, Strand::kReverse, 340, 700, 0.5f);
+  auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].beg0, 100);
+  EXPECT_EQ(calls[1].beg0, 340);
+  GeneCallerOptions strict;
+  strict.max_overlap_bp = 59;
+  calls = call_genes(seq, orfs, lo, kCode11, strict);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].beg0, 100);  // 297 > 357 * 0.5
+}
+
+TEST(GeneCaller, DpBeatsGreedy) {
+  // A [0, 300) 10, B [200, 599) 15, C [528, 900) 10: A-B (100 bp) and B-C (71 bp) clash,
+  // A-C do not. The best set is A + C (20) although B alone scores highest.
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 0, 300), make_orf(Strand::kReverse, 200, 599),
+                                 make_orf(Strand::kForward, 528, 900)};
+  const std::string seq = contig_for(1000, orfs);
+  CodingLogOdds lo = CodingLogOdds::zeros(1000);
+  plant(lo, Strand::kForward, 0, 300, 10.0f / 297);
+  plant(lo, Strand::kReverse, 200, 599, 15.0f / 396);
+  plant(lo, Strand::kForward, 528, 900, 10.0f / 369);
+  const auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].beg0, 0);
+  EXPECT_EQ(calls[1].beg0, 528);
+  EXPECT_NEAR(calls[0].score + calls[1].score, 20.0, 1e-4);
+}
+
+TEST(GeneCaller, MinScoreThreshold) {
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400)};
+  const std::string seq = contig_for(500, orfs);
+  CodingLogOdds lo = CodingLogOdds::zeros(500);
+  plant(lo, Strand::kForward, 100, 400, 5.0f / 297);
+  GeneCallerOptions options;
+  options.min_score = 4.9;
+  EXPECT_EQ(call_genes(seq, orfs, lo, kCode11, options).size(), 1u);
+  options.min_score = 5.1;
+  EXPECT_TRUE(call_genes(seq, orfs, lo, kCode11, options).empty());
+  // All-zero log-odds: nothing beats the default threshold of 0.
+  EXPECT_TRUE(call_genes(seq, orfs, CodingLogOdds::zeros(500), kCode11, GeneCallerOptions{}).empty());
+}
+
+TEST(GeneCaller, PartialGenesKeepTheirFlags) {
+  // Frame 0 of +: a gene tail from the left edge to TAA at [297, 300); a gene head from ATG at
+  // 600 running off the right end (contig of 900 bases).
+  std::mt19937 rng(11);
+  std::string tail = random_gene(rng, 99).substr(3);  // 297 bases: 98 sense codons + TAA
+  std::string head = random_gene(rng, 150);           // ATG + 150 codons + TAA; cut below
+  std::string seq = tail.substr(0, 297) + random_bases(rng, 303) + head.substr(0, 300);
+  seq.replace(297, 3, "TAA");
+  ASSERT_EQ(seq.size(), 900u);
+  CodingLogOdds lo = filled(900, -0.3f);
+  plant(lo, Strand::kForward, 0, 300, 1.0f);
+  plant(lo, Strand::kForward, 600, 900, 1.0f);
+  const auto orfs = orfs_of(seq);
+  const auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].beg0, 0);
+  EXPECT_EQ(calls[0].end0, 300);
+  EXPECT_TRUE(calls[0].partial5);
+  EXPECT_FALSE(calls[0].partial3);
+  EXPECT_EQ(calls[0].start_codon_kind, StartCodonKind::kEdge);
+  EXPECT_EQ(calls[0].start_prior, kEdgeStartPrior);
+  EXPECT_NEAR(calls[0].score, 297.0, 1e-6);
+  EXPECT_EQ(calls[1].beg0, 600);
+  EXPECT_EQ(calls[1].end0, 900);
+  EXPECT_FALSE(calls[1].partial5);
+  EXPECT_TRUE(calls[1].partial3);
+  EXPECT_NEAR(calls[1].score, 300.0, 1e-6);  // no stop: every base scores
+  // Proteins: the edge codon is not forced to M; the 3'-partial one has no stop to drop.
+  const std::string p0 = gene_protein(seq, calls[0], kCode11);
+  EXPECT_EQ(p0, kCode11.translate(seq.substr(0, 297), false));
+  EXPECT_EQ(p0.size(), 99u);
+  const std::string p1 = gene_protein(seq, calls[1], kCode11);
+  EXPECT_EQ(p1.size(), 100u);
+  EXPECT_EQ(p1[0], 'M');
+}
+
+TEST(GeneCaller, GeneSequenceAndProteinOnMinusKeepCase) {
+  // [2, 11) = "ttagcccat"; read on − (reverse complement): atg ggc taa.
+  const std::string seq = "ccttagcccatcc";
+  GeneCall call;
+  call.strand = Strand::kReverse;
+  call.beg0 = 2;
+  call.end0 = 11;
+  call.start_pos0 = 10;
+  EXPECT_EQ(gene_sequence(seq, call), "atgggctaa");
+  EXPECT_EQ(gene_protein(seq, call, kCode11), "MG");
+}
+
+TEST(GeneCaller, EmptyContigAndNoOrfs) {
+  EXPECT_TRUE(call_genes("", {}, CodingLogOdds::zeros(0), kCode11, GeneCallerOptions{}).empty());
+  EXPECT_TRUE(call_genes("ACGT", {}, CodingLogOdds::zeros(4), kCode11, GeneCallerOptions{}).empty());
+}
+
+TEST(GeneCaller, BadInputsAreErrors) {
+  const std::string seq(100, 'C');
+  GeneCallerOptions options;
+  options.min_gene_len_bp = 60;
+  test::expect_error([&] { call_genes(seq, {}, CodingLogOdds::zeros(100), kCode11, options); },
+                     {"minimum gene length (60 bp)", "maximum overlap (60 bp)"});
+  options = {};
+  options.max_overlap_bp = -1;
+  test::expect_error([&] { call_genes(seq, {}, CodingLogOdds::zeros(100), kCode11, options); }, {"maximum overlap", "-1"});
+  options = {};
+  options.min_score = std::nan("");
+  test::expect_error([&] { call_genes(seq, {}, CodingLogOdds::zeros(100), kCode11, options); }, {"minimum score"});
+  test::expect_error([&] { call_genes(seq, {}, CodingLogOdds::zeros(99), kCode11, GeneCallerOptions{}); }, {"99 bases", "100"});
+  CodingLogOdds short_one = CodingLogOdds::zeros(100);
+  short_one.lo[1][2].resize(50);
+  test::expect_error([&] { call_genes(seq, {}, short_one, kCode11, GeneCallerOptions{}); },
+                     {"strand -", "codon position 3", "50 values"});
+}
+
+// The DP against exhaustive search over random candidate sets.
+TEST(GeneCaller, DpMatchesExhaustiveSearch) {
+  std::mt19937 rng(2024);
+  const int64_t len = 1200;
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<Orf> orfs;
+    for (int k = 0; k < 12; ++k) {
+      const int64_t gene_len = 3 * (10 + static_cast<int64_t>(rng() % 90));  // 30..297
+      const int64_t beg0 = static_cast<int64_t>(rng() % (len - gene_len));
+      orfs.push_back(make_orf(rng() % 2 ? Strand::kForward : Strand::kReverse, beg0, beg0 + gene_len));
+    }
+    const std::string seq(static_cast<size_t>(len), 'A');  // every start is "other"
+    CodingLogOdds lo = CodingLogOdds::zeros(len);
+    std::uniform_real_distribution<float> uniform(-0.6f, 1.0f);
+    for (auto& strand : lo.lo)
+      for (auto& pos : strand)
+        for (float& v : pos) v = uniform(rng);
+    GeneCallerOptions options;
+    options.min_gene_len_bp = 30;
+    options.max_overlap_bp = static_cast<int64_t>(rng() % 30);
+    options.other_start_prior = 0.0;
+    // Candidate scores computed directly.
+    std::vector<double> score(orfs.size());
+    for (size_t k = 0; k < orfs.size(); ++k) {
+      const Orf& o = orfs[k];
+      double s = 0;
+      for (int64_t i = o.beg0; i < o.end0; ++i) {
+        if (o.strand == Strand::kForward && i < o.end0 - 3) s += lo.lo[0][(i - o.beg0) % 3][i];
+        if (o.strand == Strand::kReverse && i >= o.beg0 + 3) s += lo.lo[1][(o.end0 - 1 - i) % 3][i];
+      }
+      score[k] = s;
+    }
+    auto overlap = [&](size_t a, size_t b) {
+      return std::max<int64_t>(0, std::min(orfs[a].end0, orfs[b].end0) - std::max(orfs[a].beg0, orfs[b].beg0));
+    };
+    double best = 0;
+    for (uint32_t mask = 0; mask < (1u << orfs.size()); ++mask) {
+      double total = 0;
+      bool ok = true;
+      for (size_t a = 0; a < orfs.size() && ok; ++a) {
+        if (!(mask >> a & 1)) continue;
+        if (score[a] <= 0) ok = false;
+        total += score[a];
+        for (size_t b = a + 1; b < orfs.size() && ok; ++b)
+          if ((mask >> b & 1) && overlap(a, b) > options.max_overlap_bp) ok = false;
+      }
+      if (ok) best = std::max(best, total);
+    }
+    const auto calls = call_genes(seq, orfs, lo, kCode11, options);
+    double total = 0;
+    for (size_t a = 0; a < calls.size(); ++a) {
+      total += calls[a].score;
+      EXPECT_NEAR(calls[a].score, score[calls[a].orf_index], 1e-3);
+      for (size_t b = a + 1; b < calls.size(); ++b) {
+        const int64_t ov = std::min(calls[a].end0, calls[b].end0) - std::max(calls[a].beg0, calls[b].beg0);
+        EXPECT_LE(ov, options.max_overlap_bp) << "trial " << trial;
+      }
+    }
+    EXPECT_NEAR(total, best, 1e-3) << "trial " << trial;
+  }
+}
+
+}  // namespace
+}  // namespace strand::pipelines
