@@ -16,6 +16,7 @@ struct AnnotateState {
   std::string track_format = "bigwig", window, overlap;
   CLI::Option* track_format_opt = nullptr;
   std::vector<CLI::Option*> final_pass_opts;  // --min-score, --head-weight, --length-weight
+  CLI::Option* hexamer_opt = nullptr;
   bool no_version = false, no_self_train = false;
 };
 
@@ -45,6 +46,7 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
     if (s.final_pass_opts[1]->count() == 0) o.genes_options.head_weight = one.head_weight;
     if (s.final_pass_opts[2]->count() == 0) o.genes_options.length_weight = one.length_weight;
   }
+  if (!o.self_train && s.hexamer_opt->count() > 0) fail("--hexamer-weight has no effect with --no-self-train");
   o.first_pass.min_gene_len_bp = o.genes_options.min_gene_len_bp;
   o.first_pass.max_overlap_bp = o.genes_options.max_overlap_bp;
   o.command_line = invocation.command_line;
@@ -96,13 +98,13 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
                       o.genes_options.head_weight, "; one pass: ", pipelines::first_pass_gene_caller().head_weight, ")"))
       ->type_name("W"));
   state->final_pass_opts.push_back(cmd->add_option("--length-weight", o.genes_options.length_weight,
-                  cat("weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
+                  cat("final pass: weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
                       "of the contig's composition) (default: ",
                       o.genes_options.length_weight, ")"))
       ->type_name("W"));
   cmd->add_flag("--no-self-train", state->no_self_train,
                "one gene-calling pass: do not learn the genome's own codon statistics from the first pass's genes");
-  cmd->add_option("--hexamer-weight", o.hexamer_weight,
+  state->hexamer_opt = cmd->add_option("--hexamer-weight", o.hexamer_weight,
                   cat("weight of the genome's own codon-pair log-odds in the second pass (default: ", o.hexamer_weight, ")"))
       ->type_name("W");
   cmd->add_option("--window", state->window, "cut contigs into tiles of W bases (default: whole contigs)")

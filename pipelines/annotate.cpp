@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <tuple>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "core/output_file.h"
@@ -89,18 +91,37 @@ std::string head_path_for(const AnnotateOptions& o, const std::string& folder) {
 
 const char* strand_text(genomics::Strand s) { return s == genomics::Strand::kReverse ? "-" : "+"; }
 
-// Contig lengths for ##sequence-region and bigWig: the index when there is one (regions), else
-// the records themselves.
+const std::string& contig_of(const Item& item) { return item.rec.contig.empty() ? item.rec.name : item.rec.contig; }
+
+// Contig lengths for ##sequence-region and bigWig, in order of first appearance: the index when
+// there is one (regions), else the records themselves. Also checks that the records make one
+// valid annotation: no record name twice (GFF3 IDs would repeat) and no two regions of one
+// contig overlapping (their genes and track values would collide).
 std::vector<genomics::ContigInfo> contig_lengths(const AnnotateOptions& o, const std::vector<Item>& done) {
   std::vector<genomics::ContigInfo> contigs;
+  std::unordered_map<std::string, size_t> index;
   std::optional<genomics::IndexedFasta> fai;
   if (!o.regions.empty()) fai.emplace(o.input);
+  std::vector<std::tuple<std::string, int64_t, int64_t>> spans;
   for (const Item& item : done) {
-    const std::string& name = item.rec.contig.empty() ? item.rec.name : item.rec.contig;
-    if (std::any_of(contigs.begin(), contigs.end(), [&](const auto& c) { return c.name == name; })) continue;
-    const int64_t len = fai ? fai->contig_length(name).value_or(0) : static_cast<int64_t>(item.rec.seq.size());
-    contigs.push_back({name, len});
+    const std::string& name = contig_of(item);
+    const auto len = static_cast<int64_t>(item.rec.seq.size());
+    if (len > 0) spans.emplace_back(name, item.rec.beg0, item.rec.beg0 + len);
+    if (index.count(name)) {
+      if (!fai) fail(o.input, ": record name '", name, "' appears more than once; gene IDs would repeat");
+      continue;
+    }
+    const int64_t contig_len = fai ? fai->contig_length(name).value_or(0) : len;
+    if (contig_len == 0) continue;  // an empty record: nothing to annotate or track
+    index[name] = contigs.size();
+    contigs.push_back({name, contig_len});
   }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (std::get<0>(spans[i]) == std::get<0>(spans[i - 1]) && std::get<1>(spans[i]) < std::get<2>(spans[i - 1]))
+      fail("-r/-R: regions overlap on ", std::get<0>(spans[i]), " (", std::get<1>(spans[i - 1]) + 1, "-",
+           std::get<2>(spans[i - 1]), " and ", std::get<1>(spans[i]) + 1, "-", std::get<2>(spans[i]),
+           "); give each part of a contig once");
   return contigs;
 }
 
@@ -126,7 +147,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   orf_options.min_len_bp = o.genes_options.min_gene_len_bp;
   orf_options.validate();
 
-  // Outputs are opened first: a bad path fails before any work.
+  // Outputs are opened before the model pass: a bad path fails before the long part.
   AtomicOutput gff_out(o.output.path);
   std::unique_ptr<AtomicOutput> faa_out, fna_out;
   std::unique_ptr<genomics::TextWriter> faa, fna;
@@ -240,7 +261,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   genomics::Gff3Writer gff(gff_out);
   gff.write_header(contigs, pragmas);
   for (const Item& item : done) {
-    const std::string& contig = item.rec.contig.empty() ? item.rec.name : item.rec.contig;
+    const std::string& contig = contig_of(item);
     const int64_t offset = item.rec.beg0;
     ++summary.contigs;
     summary.bases += item.rec.seq.size();
@@ -272,7 +293,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
       if (call.partial5 || call.partial3) ++summary.partial_genes;
       const std::string header = cat(id, " ", contig, ":", offset + call.beg0 + 1, "-", offset + call.end0, "(",
                                      strand_text(call.strand), ") start_type=", start_codon_kind_name(call.start_codon_kind),
-                                     " partial=", call.partial5 ? 1 : 0, call.partial3 ? 1 : 0,
+                                     " partial=", cut_low ? 1 : 0, cut_high ? 1 : 0,
                                      " score=", format_significant(call.score, 6));
       if (faa) genomics::write_fasta_record(*faa, header, gene_protein(item.rec.seq, call, code));
       if (fna) genomics::write_fasta_record(*fna, header, gene_sequence(item.rec.seq, call));
@@ -282,7 +303,16 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   if (faa) faa->close();
   if (fna) fna->close();
 
-  // Tracks: one per head class, in contig coordinates.
+  // Tracks: one per head class, in contig coordinates; pieces (regions) by contig, then position.
+  std::unordered_map<std::string, size_t> contig_rank;
+  for (size_t i = 0; i < contigs.size(); ++i) contig_rank[contigs[i].name] = i;
+  std::vector<const Item*> track_order;
+  for (const Item& item : done)
+    if (!item.rec.seq.empty()) track_order.push_back(&item);
+  std::stable_sort(track_order.begin(), track_order.end(), [&](const Item* a, const Item* b) {
+    const size_t ra = contig_rank.at(contig_of(*a)), rb = contig_rank.at(contig_of(*b));
+    return ra != rb ? ra < rb : a->rec.beg0 < b->rec.beg0;
+  });
   for (size_t col = 0; col < track_outs.size(); ++col) {
     AtomicOutput& out = *track_outs[col];
     const std::string name = head.column_names()[col];
@@ -291,14 +321,13 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
     if (o.track_format == TrackFormat::kBigWig) bw = std::make_unique<genomics::BigWigWriter>(out, contigs);
     else bg = std::make_unique<genomics::BedGraphWriter>(out, cat("track type=bedGraph name=\"", name, "\" description=\"strand annotate: P(", name, ") per base\""));
     std::vector<float> values;
-    for (const Item& item : done) {
+    for (const Item* piece : track_order) {
+      const Item& item = *piece;
       const auto len = static_cast<int64_t>(item.rec.seq.size());
-      if (len == 0) continue;
       values.resize(static_cast<size_t>(len));
       for (int64_t i = 0; i < len; ++i) values[static_cast<size_t>(i)] = item.probs[static_cast<size_t>(i * head.columns()) + col];
-      const std::string& contig = item.rec.contig.empty() ? item.rec.name : item.rec.contig;
-      if (bw) bw->write_values(contig, item.rec.beg0, values);
-      else bg->write_values(contig, item.rec.beg0, values);
+      if (bw) bw->write_values(contig_of(item), item.rec.beg0, values);
+      else bg->write_values(contig_of(item), item.rec.beg0, values);
     }
     if (bw) bw->close();
     else bg->close();

@@ -4,7 +4,8 @@
 // per-base coding log-odds, ORFs on both strands (genomics/orf_finder.h) and the gene calls
 // (gene_caller.h). Then GFF3 (gene + CDS with ID/Parent, score, start_type, partial=true and
 // start_range/end_range where a contig edge or gap cuts a gene, provenance pragmas), optional
-// protein / gene FASTA, and one bigWig or bedGraph track per head class.
+// protein / gene FASTA (headers: ID, contig:beg-end(strand), start_type, partial=<left><right>
+// as Prodigal writes it, score), and one bigWig or bedGraph track per head class.
 #pragma once
 
 #include <cstdint>

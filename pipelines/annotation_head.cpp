@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -55,6 +56,22 @@ std::vector<HeadClassSpec> parse_specs(const std::string& text, const std::strin
   } catch (const Error& e) {
     fail(path, ": metadata 'classes' is not valid: ", e.what());
   }
+  // What annotate relies on: names unique (they name the tracks), few enough columns for int8
+  // labels, and CDS as one stranded class per codon position.
+  std::set<std::string> names;
+  std::array<int, 3> cds{};
+  size_t columns = 0;
+  for (const auto& sp : specs) {
+    if (!names.insert(sp.name).second) fail(path, ": class '", sp.name, "' appears twice");
+    columns += sp.stranded ? 2 : 1;
+    if (sp.feature_type == kCdsType) {
+      if (!sp.stranded || sp.codon_position < 0) fail(path, ": CDS class '", sp.name, "' must be stranded with a codon position");
+      ++cds[static_cast<size_t>(sp.codon_position)];
+    }
+  }
+  if (columns >= 127) fail(path, ": ", columns, " output columns; at most 126");
+  if (!(cds[0] == cds[1] && cds[1] == cds[2] && cds[0] <= 1))
+    fail(path, ": CDS classes must be one per codon position 1, 2, 3");
   return specs;
 }
 
@@ -196,8 +213,9 @@ AnnotationHead AnnotationHead::load(const std::string& path, const std::string& 
   const int64_t j = head.spec_count(), k = head.out_width();
   read("out.weight", {j, k}, theta.subspan(head.w_offset(), static_cast<size_t>(j * k)));
   read("out.bias", {j}, theta.subspan(head.c_offset(), static_cast<size_t>(j)));
-  for (float v : head.theta_)
-    if (!std::isfinite(v)) fail(path, ": the head's weights contain NaN or infinity");
+  for (const auto* values : {&head.theta_, &head.mean_, &head.scale_})
+    for (float v : *values)
+      if (!std::isfinite(v)) fail(path, ": the head's weights or normalisation contain NaN or infinity");
   head.metadata_ = meta;
   return head;
 }

@@ -199,6 +199,8 @@ HeadMetrics run_train_head(const TrainHeadOptions& o) {
                                                              }));
   progress.finish();
   log_info("train-head", "sampled ", train.rows(), " training and ", eval.rows(), " held-out bases");
+  if (train.rows() == 0) fail("no training base was sampled (--train-bases ", o.train_bases, "): ask for more");
+  if (eval.rows() == 0) fail("no held-out base was sampled (--eval-bases ", o.eval_bases, "): ask for more");
 
   fit_normalisation(head, train);
   HeadTrainOptions t;

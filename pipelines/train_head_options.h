@@ -24,6 +24,7 @@ inline const std::vector<std::string> kDefaultHeadClasses = {"CDS", "tRNA", "rRN
 inline constexpr int64_t kDefaultHeadTrainBases = 400'000;
 inline constexpr int64_t kDefaultHeadEvalBases = 200'000;
 inline constexpr int kMaxHeadHidden = 4096;
+inline constexpr size_t kMaxHeadClassTypes = 40;  // labels are int8: 1 + 2 x (types + 2) columns fit
 
 struct TrainHeadOptions {
   std::string model;                 // -m: the backbone (required: a head belongs to one backbone)
@@ -51,6 +52,8 @@ struct TrainHeadOptions {
     if (gff.size() != fasta.size())
       fail("-f/--fasta and --gff pair up in order: ", fasta.size(), " FASTA and ", gff.size(), " GFF3 files given");
     if (classes.empty()) fail("invalid --classes: no class given");
+    if (classes.size() > kMaxHeadClassTypes)
+      fail("invalid --classes: ", classes.size(), " feature types; at most ", kMaxHeadClassTypes);
     for (size_t i = 0; i < classes.size(); ++i) {
       if (classes[i].empty()) fail("invalid --classes: empty class name");
       for (size_t j = 0; j < i; ++j)

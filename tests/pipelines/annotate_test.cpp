@@ -140,6 +140,39 @@ TEST(TrainHead, GffNamingAContigAbsentFromTheFastaIsAnError) {
   for (const auto& name : dir.list()) EXPECT_EQ(name.find("head"), std::string::npos) << name;
 }
 
+// Empty records are skipped (they have no ##sequence-region or track values), tracks still come
+// out; a record name given twice is an error (gene IDs would repeat) and leaves no output.
+TEST(Annotate, EmptyRecordsAndRepeatedNames) {
+  TempDir dir;
+  const std::string lambda = test::read_file(fixture("examples/lambda.fa"));
+  std::string bases;
+  for (char c : lambda.substr(lambda.find('\n') + 1))
+    if (c != '\n' && bases.size() < 3000) bases += c;
+  bases += '\n';
+  test::write_file(dir / "in.fa", ">empty\n>piece\n" + bases);
+  AnnotateOptions o;
+  o.input = (dir / "in.fa").string();
+  o.output.path = (dir / "genes.gff3").string();
+  o.tracks_prefix = (dir / "t").string();
+  const AnnotateSummary summary = run_annotate(o);
+  EXPECT_EQ(summary.contigs, 2);
+  EXPECT_EQ(summary.bases, 3000);
+  const genomics::Gff3Document doc = genomics::read_gff3(o.output.path);
+  ASSERT_EQ(doc.sequence_regions.size(), 1u);
+  EXPECT_EQ(doc.sequence_regions[0].name, "piece");
+  int tracks = 0;
+  for (const auto& name : dir.list()) tracks += name.ends_with(".bw");
+  EXPECT_EQ(tracks, 11);
+
+  TempDir dup;
+  test::write_file(dup / "in.fa", ">a\n" + bases + ">a\n" + bases);
+  o.input = (dup / "in.fa").string();
+  o.output.path = (dup / "genes.gff3").string();
+  o.tracks_prefix.clear();
+  test::expect_error([&] { run_annotate(o); }, {"in.fa", "'a'", "more than once"});
+  EXPECT_EQ(dup.list(), std::vector<std::string>{"in.fa"});
+}
+
 TEST(Annotate, ModelWithoutAHeadIsAnError) {
   TempDir dir;
   AnnotateOptions a;

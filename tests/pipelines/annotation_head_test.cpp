@@ -143,6 +143,13 @@ TEST(AnnotationHead, FileRoundTripAndBackboneCheck) {
     EXPECT_NE(std::string(e.what()).find("another backbone"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("abc123"), std::string::npos);
   }
+  // Class lists annotate cannot use are refused when the file is read, naming it.
+  AnnotationHead twice({{"intergenic", "", false, -1}, {"x", "x", true, -1}, {"x", "y", true, -1}}, 4, 0);
+  twice.save((dir / "twice.safetensors").string());
+  test::expect_error([&] { AnnotationHead::load((dir / "twice.safetensors").string(), ""); }, {"twice.safetensors", "'x'"});
+  AnnotationHead no_codon({{"intergenic", "", false, -1}, {"CDS", "CDS", true, -1}}, 4, 0);
+  no_codon.save((dir / "nc.safetensors").string());
+  test::expect_error([&] { AnnotationHead::load((dir / "nc.safetensors").string(), ""); }, {"nc.safetensors", "CDS"});
   write_file(dir / "bad.safetensors", "not a safetensors file");
   EXPECT_THROW(AnnotationHead::load((dir / "bad.safetensors").string(), ""), Error);
 }
