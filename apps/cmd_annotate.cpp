@@ -38,8 +38,7 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
   if (!s.overlap.empty()) o.tiling.overlap = parse_base_count(s.overlap, "--overlap");
   o.write_provenance = !s.no_version;
   o.self_train = !s.no_self_train;
-  // One pass (--no-self-train): the first pass's settings, unless given; the structural ones
-  // (gene length, overlap) hold for both passes.
+  // One pass (--no-self-train): the first pass's settings, unless given.
   if (!o.self_train) {
     const pipelines::GeneCallerOptions one = pipelines::first_pass_gene_caller();
     if (s.final_pass_opts[0]->count() == 0) o.genes_options.min_score = one.min_score;
@@ -47,8 +46,6 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
     if (s.final_pass_opts[2]->count() == 0) o.genes_options.length_weight = one.length_weight;
   }
   if (!o.self_train && s.hexamer_opt->count() > 0) fail("--hexamer-weight has no effect with --no-self-train");
-  o.first_pass.min_gene_len_bp = o.genes_options.min_gene_len_bp;
-  o.first_pass.max_overlap_bp = o.genes_options.max_overlap_bp;
   o.command_line = invocation.command_line;
   o.validate();
   pipelines::run_annotate(o);

@@ -29,6 +29,8 @@ class GeneticCode {
 
   // 2-bit code of one base: T/U=0, C=1, A=2, G=3 (either case); 4 for any other byte.
   static int base_code(char base) { return kBaseCode[static_cast<unsigned char>(base)]; }
+  // The complement of a base code (0..3): T<->A, C<->G.
+  static constexpr int complement_code(int code) { return code ^ 2; }
   // 0..63 for a codon of ACGTU (either case), kUnknownCodon otherwise. Reads codon3[0..2].
   static int codon_index(const char* codon3) {
     const int b1 = base_code(codon3[0]), b2 = base_code(codon3[1]), b3 = base_code(codon3[2]);

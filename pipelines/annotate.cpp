@@ -146,6 +146,10 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   orf_options.code = &code;
   orf_options.min_len_bp = o.genes_options.min_gene_len_bp;
   orf_options.validate();
+  // The structural bounds (gene length, overlap) are one setting for both passes.
+  GeneCallerOptions first_pass = o.first_pass;
+  first_pass.min_gene_len_bp = o.genes_options.min_gene_len_bp;
+  first_pass.max_overlap_bp = o.genes_options.max_overlap_bp;
 
   // Outputs are opened before the model pass: a bad path fails before the long part.
   AtomicOutput gff_out(o.output.path);
@@ -165,8 +169,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
       track_outs.push_back(std::make_unique<AtomicOutput>(
           cat(o.tracks_prefix, ".", name, o.track_format == TrackFormat::kBigWig ? ".bw" : ".bedGraph")));
 
-  const std::string mode = o.tiling.enabled() ? cat("windowed (window ", o.tiling.window, ", overlap ", o.tiling.overlap, ")")
-                                              : std::string("exact (whole contigs)");
+  const std::string mode = o.tiling.mode_text("contigs");
   log_info("annotate", "model ", folder, ", head ", head_path, " (", head.columns(), " classes), ", mode,
            ", translation table ", o.genetic_code, ", ", compute.threads(), " threads",
            backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
@@ -195,7 +198,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                 std::vector<float>().swap(pairs);
                 item->log_odds = coding_log_odds(head, probs, len);
                 item->orfs = genomics::find_orfs(seq, orf_options);
-                item->calls = call_genes(seq, item->orfs, item->log_odds, code, o.self_train ? o.first_pass : o.genes_options);
+                item->calls = call_genes(seq, item->orfs, item->log_odds, code, o.self_train ? first_pass : o.genes_options);
                 if (!track_outs.empty()) {
                   for (float& p : probs) p = std::round(p / kTrackStep) * kTrackStep;
                   item->probs = std::move(probs);
@@ -213,19 +216,16 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   // Second pass: the genome's own codon-pair statistics from the first pass's genes, added to
   // the head's evidence (ORFs and log-odds kept from the first pass; no model work).
   std::string self_train_note = "off";
+  bool second_pass = false;
   if (o.self_train) {
     std::vector<std::string_view> seqs;
     std::vector<std::vector<GeneCall>> first;
     for (const Item& item : done) seqs.push_back(item.rec.seq), first.push_back(item.calls);
     int64_t first_genes = 0;
     for (const auto& c : first) first_genes += static_cast<int64_t>(c.size());
-    HexamerModel hexamers;
-    try {
-      hexamers = train_hexamer_model(seqs, first);
-    } catch (const Error&) {
-      hexamers.training_genes = 0;
-    }
-    if (hexamers.training_genes >= kMinSelfTrainGenes) {
+    const HexamerModel hexamers = train_hexamer_model(seqs, first);
+    second_pass = hexamers.training_genes >= kMinSelfTrainGenes;
+    if (second_pass) {
       tbb::parallel_for(size_t{0}, done.size(), [&](size_t i) {
         Item& item = done[i];
         if (item.rec.seq.empty()) return;
@@ -254,7 +254,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   }
   pragmas.push_back(cat("strand-model ", folder, " sha256=", weights.checksum));
   pragmas.push_back(cat("strand-head ", head_path, " mode=", mode, " transl_table=", o.genetic_code));
-  const GeneCallerOptions& used = o.self_train && self_train_note.rfind("skipped", 0) == 0 ? o.first_pass : o.genes_options;
+  const GeneCallerOptions& used = o.self_train && !second_pass ? first_pass : o.genes_options;
   pragmas.push_back(cat("strand-gene-caller head_weight=", used.head_weight, " length_weight=", used.length_weight,
                         " min_score=", used.min_score, " max_overlap=", used.max_overlap_bp, " min_gene_len=",
                         used.min_gene_len_bp, " self_train=", self_train_note));

@@ -101,8 +101,7 @@ void run_embed(const EmbedOptions& o) {
   BackbonePool backbones(weights, compute);
   model::ForwardOptions fwd;
   fwd.layer = o.layer ? *o.layer : -1;
-  const std::string mode = o.tiling.enabled() ? cat("windowed (window ", o.tiling.window, ", overlap ", o.tiling.overlap, ")")
-                                              : std::string("exact (whole records)");
+  const std::string mode = o.tiling.mode_text("records");
   log_info("embed", "model ", folder, " (", weights.config.n_layer, " layers, hidden width ",
            backbones.front().hidden_width(), "), ", mode, ", pool ", pool_name(o.pool), ", rc ", rc_name(o.rc), ", ",
            threads, " threads", backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());

@@ -64,10 +64,8 @@ std::array<double, 2> stop_probability(std::string_view seq, const genomics::Gen
     const int b1 = i / 16, b2 = (i / 4) % 4, b3 = i % 4;
     p[0] += count[static_cast<size_t>(b1)] * count[static_cast<size_t>(b2)] * count[static_cast<size_t>(b3)];
     // On −, the codon is read from the complement strand: its forward bases are complements.
-    const int c1 = b1 == 0 ? 2 : b1 == 2 ? 0 : b1 == 1 ? 3 : 1;  // T<->A, C<->G in TCAG order
-    const int c2 = b2 == 0 ? 2 : b2 == 2 ? 0 : b2 == 1 ? 3 : 1;
-    const int c3 = b3 == 0 ? 2 : b3 == 2 ? 0 : b3 == 1 ? 3 : 1;
-    p[1] += count[static_cast<size_t>(c1)] * count[static_cast<size_t>(c2)] * count[static_cast<size_t>(c3)];
+    const auto comp = [&](int b) { return count[static_cast<size_t>(genomics::GeneticCode::complement_code(b))]; };
+    p[1] += comp(b1) * comp(b2) * comp(b3);
   }
   return {p[0] / (total * total * total), p[1] / (total * total * total)};
 }
@@ -240,7 +238,9 @@ std::vector<GeneCall> call_genes(std::string_view seq, std::span<const Orf> orfs
   log_odds.validate(n);
   std::vector<GeneCall> cands;
   std::vector<double> scratch;
-  const std::array<double, 2> p_stop = stop_probability(seq, code);
+  // The null model costs a pass over the contig: only when the length term is used.
+  const std::array<double, 2> p_stop =
+      options.length_weight != 0.0 ? stop_probability(seq, code) : std::array<double, 2>{0.0, 0.0};
   for (size_t o = 0; o < orfs.size(); ++o) {
     const Orf& orf = orfs[o];
     STRAND_ASSERT(orf.beg0 >= 0 && orf.beg0 < orf.end0 && orf.end0 <= n && (orf.end0 - orf.beg0) % 3 == 0, "ORF [",

@@ -3,20 +3,10 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "genomics/genetic_code.h"
 
 namespace strand::pipelines {
 namespace {
-
-// 2-bit codes A C G T = 0 1 2 3; 4 for anything else.
-int base2(char c) {
-  switch (c) {
-    case 'A': case 'a': return 0;
-    case 'C': case 'c': return 1;
-    case 'G': case 'g': return 2;
-    case 'T': case 't': case 'U': case 'u': return 3;
-    default: return 4;
-  }
-}
 
 // Hexamer index read on strand s from its first base in transcription order at pos0, or -1.
 int hexamer_at(std::string_view seq, int64_t pos0, int strand) {
@@ -25,9 +15,9 @@ int hexamer_at(std::string_view seq, int64_t pos0, int strand) {
   for (int k = 0; k < 6; ++k) {
     const int64_t p = strand == 0 ? pos0 + k : pos0 - k;
     if (p < 0 || p >= n) return -1;
-    int b = base2(seq[static_cast<size_t>(p)]);
+    int b = genomics::GeneticCode::base_code(seq[static_cast<size_t>(p)]);
     if (b > 3) return -1;
-    if (strand == 1) b = 3 - b;  // complement
+    if (strand == 1) b = genomics::GeneticCode::complement_code(b);
     h = h * 4 + b;
   }
   return h;
@@ -60,8 +50,6 @@ HexamerModel train_hexamer_model(const std::vector<std::string_view>& contigs,
       }
     }
   }
-  if (model.training_genes == 0)
-    fail("no complete gene of at least ", kHexamerTrainingMinLenBp, " bp in the first pass to learn the genome's codon statistics from");
   double sum_c = 0.0, sum_b = 0.0;
   for (size_t h = 0; h < 4096; ++h) sum_c += coding[h], sum_b += background[h];
   for (size_t h = 0; h < 4096; ++h)

@@ -18,12 +18,13 @@ namespace strand::pipelines {
 inline constexpr int64_t kHexamerTrainingMinLenBp = 300;
 
 struct HexamerModel {
-  std::array<float, 4096> llr{};  // by hexamer index (2 bits per base, A C G T, first base high)
+  std::array<float, 4096> llr{};  // by hexamer index (GeneticCode::base_code per base, first base high)
   int64_t training_genes = 0;
   int64_t training_hexamers = 0;
 };
 
-// contigs[i] with calls[i] (the first pass). Throws when no call is long and complete enough.
+// contigs[i] with calls[i] (the first pass). The caller judges training_genes: with none the
+// table is all background (pseudo-counts only).
 HexamerModel train_hexamer_model(const std::vector<std::string_view>& contigs,
                                  const std::vector<std::vector<GeneCall>>& calls);
 

@@ -116,6 +116,10 @@ struct TilingOptions {
   int64_t overlap = 0;  // bases shared by neighbouring tiles
 
   bool enabled() const { return window > 0; }
+  // For logs and output metadata: "windowed (window W, overlap O)" or "exact (whole <unit>)".
+  std::string mode_text(std::string_view unit) const {
+    return enabled() ? cat("windowed (window ", window, ", overlap ", overlap, ")") : cat("exact (whole ", unit, ")");
+  }
   void validate() const {
     if (window < 0) fail("invalid --window ", window, ": must be >= 1 (or absent for whole records)");
     if (overlap < 0) fail("invalid --overlap ", overlap, ": must be >= 0");
