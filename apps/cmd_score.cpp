@@ -16,6 +16,8 @@ struct ScoreState {
   CommonOptions common;
   pipelines::ScoreOptions options;
   std::string window;
+  int batch = 0;
+  const CLI::Option* batch_option = nullptr;  // not given: the device's default (ScoreOptions::batch_for)
   std::string check_ref = "w";
   std::string scores = "llr,edist";
   bool no_rc = false;
@@ -33,6 +35,10 @@ int run_score_command(ScoreState& s, const Invocation& invocation) {
   if (!s.window.empty()) {
     o.window = parse_base_count(s.window, "--window");
     if (o.window < 2) fail("invalid --window ", s.window, ": must be >= 2");  // 0 would mean the default
+  }
+  if (s.batch_option->count() > 0) {
+    pipelines::check_batch(s.batch);  // 0 too, which would otherwise mean the default
+    o.batch = s.batch;
   }
   o.both_strands = !s.no_rc;
   o.check_ref = parse_choice(s.check_ref, "--check-ref",
@@ -80,7 +86,10 @@ Command register_score(CLI::App& parent, const Invocation& invocation) {
                   "REF not matching -f: e stop with an error, w warn and write '.' (default), x write '.' "
                   "silently; mismatches are counted in the summary")
       ->type_name("e|w|x");
-  cmd->add_option("--batch", state->options.batch, "windows per forward pass (default: 32)")->type_name("N");
+  state->batch_option = cmd->add_option("--batch", state->batch,
+                  "windows per forward pass (default: 32 on the CPU; on a GPU 256 windows of 1,024 bases, as many as "
+                  "make 262,144 bases)")
+      ->type_name("N");
   cmd->add_flag("--no-version", state->no_version, "do not add ##strandVersion and ##strandCommand header lines");
   add_common_options(*cmd, state->common,
                      CommonFlags{.output = true,

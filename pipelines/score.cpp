@@ -327,6 +327,7 @@ ScoreSummary run_score(const ScoreOptions& o) {
   s.window = o.window > 0                      ? o.window
              : weights.config.score_window > 0 ? weights.config.score_window
                                                : kDefaultScoreWindow;
+  const int batch = o.batch_for(s.window);
   if (!s.causal && weights.config.arch == model::Architecture::kCaduceus && !weights.config.bidirectional)
     log_warning("score", "model ", folder,
                 " is a unidirectional Caduceus: the masked position sees only its left side");
@@ -361,7 +362,7 @@ ScoreSummary run_score(const ScoreOptions& o) {
            : s.rcps ? "masked, RC-equivariant"
                     : "masked",
            ", ", weights.config.n_layer, " layers), window ", s.window, " bp, ",
-           s.both_strands ? "both strands" : "forward strand", ", batch ", o.batch, ", ", compute.threads(), " threads",
+           s.both_strands ? "both strands" : "forward strand", ", batch ", batch, ", ", compute.threads(), " threads",
            backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
 
   Planner planner(o, s, reader, fasta);
@@ -369,7 +370,7 @@ ScoreSummary run_score(const ScoreOptions& o) {
   Progress progress("score", "records");
   // Chunks of records: big enough to fill several batches with windows, small enough to keep
   // memory flat. Tokens bound the chunks in flight.
-  const size_t chunk_records = static_cast<size_t>(std::max(16, 2 * o.batch));
+  const size_t chunk_records = static_cast<size_t>(std::max(16, 2 * batch));
   const size_t tokens = std::max<size_t>({2, static_cast<size_t>(compute.threads()), 2 * backbones.size()});
   tbb::parallel_pipeline(
       tokens, tbb::make_filter<void, std::shared_ptr<Chunk>>(tbb::filter_mode::serial_in_order,
@@ -383,7 +384,7 @@ ScoreSummary run_score(const ScoreOptions& o) {
                       tbb::filter_mode::parallel,
                       [&](std::shared_ptr<Chunk> chunk) {
                         const BackbonePool::Lease backbone = backbones.acquire();  // one GPU per chunk in flight
-                        chunk->outputs = run_windows(*backbone, chunk->requests, o.batch);
+                        chunk->outputs = run_windows(*backbone, chunk->requests, batch);
                         finish_scores(*chunk, s);
                         return chunk;
                       }) &

@@ -2,6 +2,7 @@
 // scoring rules"). run_score() is in score.h.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,7 +22,13 @@ enum class CheckRef {
 };
 
 inline constexpr int64_t kDefaultScoreWindow = 1024;  // when the model does not set one
+// --batch when not given: 32 windows per forward pass on the CPU; on a GPU as many windows as
+// fill kGpuScoreBatchRows rows (256 of 1,024 bases), at least one: fewer, shorter passes leave
+// the GPU idle between launches and chunk the scan (measured on an H100, W = 1024: batch 256
+// 6.5% faster than 64).
 inline constexpr int kDefaultScoreBatch = 32;
+inline constexpr int64_t kGpuScoreBatchRows = 262144;
+inline constexpr int kMaxGpuScoreBatch = 256;
 
 struct ScoreOptions {
   std::string input = "-";  // VCF/VCF.gz/BCF, "-" = stdin
@@ -35,7 +42,7 @@ struct ScoreOptions {
   // --scores llr,edist: which tags to compute (STRAND_LLR, STRAND_EDIST); both by default.
   bool llr = true, edist = true;
   CheckRef check_ref = CheckRef::kWarn;
-  int batch = kDefaultScoreBatch;  // windows per forward pass
+  int batch = 0;  // windows per forward pass; 0 = batch_for's default
   // ##strandVersion/##strandCommand provenance lines; false with --no-version.
   bool write_provenance = true;
   std::string command_line;  // the command as typed, for ##strandCommand
@@ -49,9 +56,15 @@ struct ScoreOptions {
     compute.validate();
     // Two bases is the least a causal window can score (its first base is never scored).
     if (window != 0 && window < 2) fail("invalid --window ", window, ": must be >= 2");
-    check_batch(batch);
+    if (batch != 0) check_batch(batch);
     if (!llr && !edist) fail("--scores: name at least one of llr, edist");
     check_regions_need_index(regions, {input});
+  }
+  // Windows per forward pass for windows of `window_bp` bases.
+  int batch_for(int64_t window_bp) const {
+    if (batch > 0) return batch;
+    if (compute.device.kind == kernels::DeviceSpec::Kind::kCpu) return kDefaultScoreBatch;
+    return static_cast<int>(std::clamp<int64_t>(kGpuScoreBatchRows / std::max<int64_t>(window_bp, 1), 1, kMaxGpuScoreBatch));
   }
 };
 

@@ -33,7 +33,7 @@ namespace strand::kernels::cuda {
 // grows (cudaFree waits for the device first) and never shrinks.
 class Workspace {
  public:
-  enum Slot { kScanChunkLocal, kScanChunkDt, kScanChunkStart, kGemmX, kGemmW, kSlots };
+  enum Slot { kScanChunkLocal, kScanChunkDt, kScanChunkStart, kScanDt, kGemmX, kGemmW, kSlots };
   explicit Workspace(int ordinal);
   ~Workspace();
   Workspace(const Workspace&) = delete;

@@ -7,10 +7,15 @@
 // reverse direction is the same code walking rows backwards) are cut into `chunks` chunks of
 // `chunk_len`:
 //   1. chunk_pass<false>: one thread per (sequence, chunk, channel d) runs its chunk from h = 0
-//      with the channel's N states in registers, keeping local[n] and sum dt;
+//      with the channel's N states in registers, keeping local[n] and sum dt (and, when y is
+//      wanted, storing each position's dt, so that pass 3 reads it instead of recomputing
+//      dt_proj and softplus: the same bits, ~40 instructions and 2 special functions less per
+//      position, and pass 3 then holds no dt_w row in registers);
 //   2. carry_kernel: one thread per (sequence, d, n) walks the chunks in order from h_in and
 //      stores the state entering every chunk (start), and h_out after the last;
 //   3. chunk_pass<true>: the same threads as 1 rerun their chunk from start, now writing y.
+// Passes 1 and 3 each compute every exp(dt * A): the chunking is chosen against a single
+// direct pass with that cost in mind (chunk_length).
 // A state-only call (y empty: the model's checkpoint sweep) stops after 2. h_out always comes
 // from 2, so it is the same bitwise with or without y. When one chunk covers each sequence
 // (short windows, one decoding step) pass 3 runs alone from h_in and writes h_out itself, with
@@ -38,7 +43,10 @@ namespace strand::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 128;       // channels per block
-constexpr int kSub = 32;            // positions staged in shared memory at a time
+// Positions staged in shared memory at a time: with 16, pass 3's staging (u, dt, z, y columns of
+// 128 channels) is ~27 KB and registers, not shared memory, bound the blocks per multiprocessor
+// (32: 8% slower at 1 Mb on an H100).
+constexpr int kSub = 16;
 constexpr int64_t kMinChunk = 32;   // positions per chunk, at least
 constexpr int64_t kMaxChunk = 4096;
 constexpr int kCarryUnroll = 16;    // chunks whose inputs the carry kernel loads together
@@ -50,6 +58,8 @@ constexpr float kLog2e = 1.4426950408889634f;
 struct ScanArgs {
   const float* u = nullptr;
   const float* delta = nullptr;       // null: fused dt_proj
+  bool dt_final = false;              // delta is dt itself (pass 1's output): no bias, no softplus
+  float* dt_out = nullptr;            // pass 1: dt of every position, [S * L, D] (ld D), or null
   const float* dt_in = nullptr;
   const float* dt_w = nullptr;
   const float* delta_bias = nullptr;  // [D] or null
@@ -146,6 +156,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
   const float* delta_p = kR == 0 ? a.delta + row0 * a.delta_ld + d : nullptr;
   const float* z_p = kOutput && a.z ? a.z + row0 * a.z_ld + d : nullptr;
   float* y_p = kOutput && a.y ? a.y + row0 * a.y_ld + d : nullptr;
+  float* dt_p = !kOutput && a.dt_out ? a.dt_out + row0 * a.dim + d : nullptr;
   for (int64_t q0 = q_begin; q0 < q_end; q0 += kSub) {
     const int count = q_end - q0 < kSub ? static_cast<int>(q_end - q0) : kSub;
     __syncthreads();  // the previous round's rows are consumed
@@ -198,9 +209,15 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
         delta = s_delta[i * kThreads + tid];
       }
       const float u = s_u[i * kThreads + tid];
-      const float dt = softplus(a.delta_bias ? delta + dt_bias : delta);
+      const float dt = a.dt_final ? delta : softplus(a.delta_bias ? delta + dt_bias : delta);
       const float du = dt * u;
-      if (!kOutput) sum_dt += dt;
+      if (!kOutput) {
+        sum_dt += dt;
+        if (dt_p) {
+          *dt_p = dt;
+          dt_p += dir * a.dim;
+        }
+      }
       const float4* b4 = reinterpret_cast<const float4*>(staged + rank_pad);
       const float4* c4 = b4 + kN / 4;
       float acc = 0.0f;
@@ -316,22 +333,26 @@ int resident_blocks(const ScanArgs& a, int sm_count) {
 }
 
 // Positions per chunk. A chunk pass takes (waves of resident blocks) x (chunk length) time and
-// the carry kernel about kCarryStepCost positions' worth per chunk, so among chunk counts
-// that fill whole waves (1 to kMaxWaves of them) the cheapest is taken; the length is a
-// multiple of kSub.
+// the carry kernel about kCarryStepCost positions' worth per chunk; chunking costs two passes
+// (1 and 3), one chunk per sequence a single one. Among one chunk per sequence and the chunk
+// counts that fill whole waves (1 to kMaxWaves of them) the cheapest is taken; the length is a
+// multiple of kSub. Many short sequences (a batch of windows) fill the GPU without chunking.
 int64_t chunk_length(int64_t seqs, int64_t len, int64_t dim, int64_t resident) {
   constexpr int kMaxWaves = 8;
   constexpr double kCarryStepCost = 0.25;
   const int64_t channel_blocks = (dim + kThreads - 1) / kThreads;
-  int64_t best = kMaxChunk;
-  double best_cost = 1e300;
+  const int64_t whole = (len + kSub - 1) / kSub * kSub;
+  int64_t best = whole;
+  double best_cost = double((seqs * channel_blocks + resident - 1) / resident) * double(len);
   for (int waves = 1; waves <= kMaxWaves; ++waves) {
     const int64_t chunks_wanted = std::max<int64_t>(1, waves * resident / (seqs * channel_blocks));
     int64_t chunk = (len + chunks_wanted - 1) / chunks_wanted;
     chunk = std::clamp<int64_t>((chunk + kSub - 1) / kSub * kSub, kMinChunk, kMaxChunk);
     const int64_t chunks = (len + chunk - 1) / chunk;
     const int64_t blocks = seqs * chunks * channel_blocks;
-    const double cost = double((blocks + resident - 1) / resident) * double(chunk) + kCarryStepCost * double(chunks);
+    if (chunks == 1) continue;  // the single pass, costed above
+    const double cost =
+        2.0 * double((blocks + resident - 1) / resident) * double(chunk) + kCarryStepCost * double(chunks);
     if (cost < best_cost) best_cost = cost, best = chunk;
   }
   return best;
@@ -352,8 +373,11 @@ void launch_chunk_pass(const ScanArgs& a, int64_t seqs, cudaStream_t stream) {
 
 template <int kN, int kR>
 void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
-  const int resident = std::min(resident_blocks<kN, kR, false>(a, ws.sm_count()),
-                                resident_blocks<kN, kR, true>(a, ws.sm_count()));
+  // Passes 1 and 3 (which reads dt: kR 0) when chunked, or the direct pass (kR) alone; each
+  // asked once here so that its shared-memory limit is raised before any launch.
+  const int resident = std::min({resident_blocks<kN, kR, false>(a, ws.sm_count()),
+                                 resident_blocks<kN, 0, true>(a, ws.sm_count()),
+                                 resident_blocks<kN, kR, true>(a, ws.sm_count())});
   a.chunk_len = chunk_length(seqs, a.len, a.dim, resident);
   a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
   if (a.chunks == 1) {
@@ -366,13 +390,23 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
   a.chunk_local = static_cast<float*>(ws.scratch(Workspace::kScanChunkLocal, states * a.nstate * sizeof(float)));
   a.chunk_start = static_cast<float*>(ws.scratch(Workspace::kScanChunkStart, states * a.nstate * sizeof(float)));
   a.chunk_dt = static_cast<float*>(ws.scratch(Workspace::kScanChunkDt, states * sizeof(float)));
+  if (a.y)
+    a.dt_out = static_cast<float*>(
+        ws.scratch(Workspace::kScanDt, static_cast<size_t>(seqs * a.len * a.dim) * sizeof(float)));
 
   launch_chunk_pass<kN, kR, false>(a, seqs, stream);
   const int64_t total_states = seqs * a.dim * a.nstate;
   // chunk_local, chunk_dt -> chunk_start, h_out: one thread per (s, d, n)
   carry_kernel<<<grid_blocks(total_states), kBlockThreads, 0, stream>>>(a, total_states);
   STRAND_CUDA_CHECK(cudaGetLastError());
-  if (a.y) launch_chunk_pass<kN, kR, true>(a, seqs, stream);
+  if (!a.y) return;
+  // Pass 3 reads pass 1's dt: [S * L, D], rows in memory order.
+  ScanArgs out = a;
+  out.delta = a.dt_out;
+  out.delta_ld = a.dim;
+  out.dt_final = true;
+  out.rank = out.rank_pad = 0;
+  launch_chunk_pass<kN, 0, true>(out, seqs, stream);
 }
 
 template <int kN>

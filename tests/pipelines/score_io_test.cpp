@@ -472,6 +472,26 @@ TEST(ScoreIo, RegionsComeOutInFileOrder) {
   EXPECT_EQ(s.records, got.size());
 }
 
+TEST(ScoreIo, DefaultBatchIs32OnTheCpuAndFillsAGpuPassByRows) {
+  ScoreOptions o;
+  EXPECT_EQ(o.batch_for(1024), kDefaultScoreBatch);
+  EXPECT_EQ(o.batch_for(131072), kDefaultScoreBatch);
+  o.compute.device = kernels::parse_device_spec("cuda:0");
+  EXPECT_EQ(o.batch_for(1024), 256);
+  EXPECT_EQ(o.batch_for(4096), 64);
+  EXPECT_EQ(o.batch_for(131072), 2);
+  EXPECT_EQ(o.batch_for(1 << 20), 1);  // one window longer than the row budget still runs
+  EXPECT_EQ(o.batch_for(100), kMaxGpuScoreBatch);
+  o.batch = 7;  // an explicit --batch wins on either device
+  EXPECT_EQ(o.batch_for(1024), 7);
+  o.compute.device = kernels::DeviceSpec{};
+  EXPECT_EQ(o.batch_for(1024), 7);
+  o.batch = -1;
+  o.input = "in.vcf";
+  o.fasta_ref = "ref.fa";
+  EXPECT_THROW(o.validate(), Error);
+}
+
 TEST(ScoreIo, RegionsNeedAnIndexedInput) {
   test::TempDir tmp;
   ScoreOptions o = options(kVariants, (tmp / "out.vcf").string());
