@@ -18,6 +18,17 @@ namespace {
 
 const float* data_or_null(const std::shared_ptr<const Tensor>& t) { return t ? t->data.data() : nullptr; }
 
+// The data of `buffer`, reallocated first when it holds fewer than `count` elements (the old
+// one freed before, so that the peak holds one of them).
+template <typename T>
+T* at_least(kernels::Backend& backend, kernels::DeviceBuffer<T>& buffer, size_t count) {
+  if (buffer.size() < count) {
+    buffer = kernels::DeviceBuffer<T>();
+    buffer = kernels::DeviceBuffer<T>(backend, count);
+  }
+  return buffer.data();
+}
+
 }  // namespace
 
 // Per-tile scratch of one channel half: [T, width] matrices reused across tiles and layers, the
@@ -59,6 +70,18 @@ struct Backbone::Workspace {
   float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
   float* out() const { return xz.data(); }
 };
+
+// run_batch's buffers on a backend with its own memory, kept from one call to the next: a GPU
+// batch of 256 windows of 1,024 bases needs ~5 GB of workspace, and allocating it per batch
+// (cudaMalloc, then cudaFree, which waits for the device) left the GPU idle between batches.
+// They only grow; the workspaces' row count is that of the largest call so far.
+struct Backbone::BatchCache {
+  IoBuffers io;
+  std::vector<Workspace> ws;
+  int64_t ws_rows = 0;
+};
+
+Backbone::~Backbone() = default;
 
 Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
     : weights_(weights), config_(weights.config), backend_(backend) {
@@ -245,18 +268,45 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   forward(ids, out, options, 0);
 }
 
-void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out, const ForwardOptions& options) {
+void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out, const ForwardOptions& options,
+                         std::span<const int32_t> keep) {
   const int64_t total = static_cast<int64_t>(ids.size());
   STRAND_ASSERT(seq_len > 0 && total > 0 && total % seq_len == 0, "run_batch: ", total, " ids are not sequences of ",
                 seq_len);
-  STRAND_ASSERT(out.rows == total && out.cols == hidden_width(), "run_batch: output is [", out.rows, ", ", out.cols,
-                "], expected [", total, ", ", hidden_width(), "]");
+  const int64_t out_rows = keep.empty() ? total : static_cast<int64_t>(keep.size());
+  STRAND_ASSERT(out.rows == out_rows && out.cols == hidden_width(), "run_batch: output is [", out.rows, ", ", out.cols,
+                "], expected [", out_rows, ", ", hidden_width(), "]");
   const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows();
   const int64_t group = std::max<int64_t>(1, tile_rows / seq_len) * seq_len;
+  std::vector<int32_t> local;  // the kept rows of one group, as its own row indices
+  std::vector<int64_t> out_row;
   for (int64_t r0 = 0; r0 < total; r0 += group) {
     const int64_t rows = std::min(group, total - r0);
-    forward(ids.subspan(static_cast<size_t>(r0), static_cast<size_t>(rows)), out.row_slice(r0, rows), options,
-            seq_len);
+    const std::span<const int32_t> group_ids = ids.subspan(static_cast<size_t>(r0), static_cast<size_t>(rows));
+    if (keep.empty()) {
+      forward(group_ids, out.row_slice(r0, rows), options, seq_len);
+      continue;
+    }
+    local.clear();
+    out_row.clear();
+    for (size_t k = 0; k < keep.size(); ++k) {
+      STRAND_ASSERT(keep[k] >= 0 && keep[k] < total, "run_batch: kept row ", keep[k], " outside ", total, " rows");
+      if (keep[k] >= r0 && keep[k] < r0 + rows) {
+        local.push_back(static_cast<int32_t>(keep[k] - r0));
+        out_row.push_back(static_cast<int64_t>(k));
+      }
+    }
+    if (local.empty()) continue;
+    if (out_row.size() == keep.size()) {  // one group: straight into out
+      forward(group_ids, out, options, seq_len, local);
+      continue;
+    }
+    std::vector<float> part(local.size() * static_cast<size_t>(out.cols));
+    const MatF part_mat(part.data(), static_cast<int64_t>(local.size()), out.cols);
+    forward(group_ids, part_mat, options, seq_len, local);
+    for (size_t j = 0; j < local.size(); ++j)
+      std::copy(part_mat.row(static_cast<int64_t>(j)), part_mat.row(static_cast<int64_t>(j)) + out.cols,
+                out.row(out_row[j]));
   }
 }
 
@@ -267,27 +317,45 @@ void Backbone::check_ids(std::span<const int32_t> ids) const {
 }
 
 // R, the residual stream, ends up holding the result: on the host it is the caller's output
-// itself; elsewhere a buffer in the backend's memory, downloaded at the end. The ids likewise.
-Backbone::Staged Backbone::stage(std::span<const int32_t> ids, MatF out) {
+// itself (unless only some rows are kept); elsewhere a buffer in the backend's memory,
+// downloaded at the end. The ids likewise. `cached`: buffers to use (and grow) instead of this
+// call's own.
+Backbone::Staged Backbone::stage(std::span<const int32_t> ids, MatF out, std::span<const int32_t> keep,
+                                 IoBuffers* cached) {
   Staged st;
   st.r = out;
   st.ids = ids.data();
-  if (!backend_.host_memory()) {
-    st.r_buffer = kernels::DeviceBuffer<float>(backend_, static_cast<size_t>(out.rows * out.cols));
-    st.r = st.r_buffer.mat(out.rows, out.cols);
-    st.ids_buffer = kernels::DeviceBuffer<int32_t>(backend_, ids.size());
-    backend_.upload(st.ids_buffer.data(), ids.data(), ids.size() * sizeof(int32_t));
-    st.ids = st.ids_buffer.data();
+  const bool host = backend_.host_memory();
+  if (host && keep.empty()) return st;
+  IoBuffers& b = cached ? *cached : st.own;
+  const auto len = static_cast<int64_t>(ids.size());
+  const int64_t width = hidden_width();
+  st.r = MatF(at_least(backend_, b.r, static_cast<size_t>(len * width)), len, width);
+  if (!host) {
+    st.ids = at_least(backend_, b.ids, ids.size());
+    backend_.upload(b.ids.data(), ids.data(), ids.size() * sizeof(int32_t));
+  }
+  if (!keep.empty()) {
+    st.keep = keep.data();
+    st.kept = out;
+    if (!host) {
+      st.keep = at_least(backend_, b.keep, keep.size());
+      backend_.upload(b.keep.data(), keep.data(), keep.size() * sizeof(int32_t));
+      st.kept = MatF(at_least(backend_, b.kept, static_cast<size_t>(out.rows * width)), out.rows, width);
+    }
   }
   return st;
 }
 
-void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOptions& options, int64_t batch_seq_len) {
+void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOptions& options, int64_t batch_seq_len,
+                       std::span<const int32_t> keep) {
   const int64_t len = static_cast<int64_t>(ids.size());
   const int width = hidden_width();
   STRAND_ASSERT(len > 0, "empty record");
-  STRAND_ASSERT(out.rows == len && out.cols == width, "output is [", out.rows, ", ", out.cols, "], expected [", len,
-                ", ", width, "]");
+  const int64_t out_rows = keep.empty() ? len : static_cast<int64_t>(keep.size());
+  STRAND_ASSERT(out.rows == out_rows && out.cols == width, "output is [", out.rows, ", ", out.cols, "], expected [",
+                out_rows, ", ", width, "]");
+  for (const int32_t k : keep) STRAND_ASSERT(k >= 0 && k < len, "kept row ", k, " outside ", len, " rows");
   STRAND_ASSERT(options.tile_rows >= 0);
   STRAND_ASSERT(options.layer >= -1 && options.layer <= config_.n_layer, "layer ", options.layer, " of ",
                 config_.n_layer);
@@ -295,7 +363,10 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
 
   std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
   if (!backend_.concurrent_calls()) one_at_a_time.lock();
-  Staged st = stage(ids, out);
+  // Batches on a backend with its own memory (one caller at a time there) keep their buffers.
+  const bool cache = batch_seq_len > 0 && !backend_.host_memory() && !backend_.concurrent_calls();
+  if (cache && !batch_cache_) batch_cache_ = std::make_unique<BatchCache>();
+  Staged st = stage(ids, out, keep, cache ? &batch_cache_->io : nullptr);
   const MatF r = st.r;
 
   const bool final = options.layer < 0 || options.layer == config_.n_layer;
@@ -305,13 +376,21 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
   if (blocks > 0) {
     const int64_t tile_rows =
         batch_seq_len > 0 ? len : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
-    std::vector<Workspace> ws;
     bool second_output = false;
     for (const LayerPlan& layer : layers_)
       for (const HalfPlan& half : layer.halves) second_output |= half.passes == 2 && !half.summed_out_proj;
-    for (size_t i = 0; i < layers_.front().halves.size(); ++i) {
-      Workspace& w = ws.emplace_back(backend_, tile_rows, config_, second_output);
-      if (batch_seq_len > 0) w.mode = Workspace::Mode::kBatch, w.seq_len = batch_seq_len;
+    std::vector<Workspace> own;
+    std::vector<Workspace>& ws = cache ? batch_cache_->ws : own;
+    if (cache && batch_cache_->ws_rows < tile_rows) {
+      ws.clear();  // freed before the larger ones are allocated
+      batch_cache_->ws_rows = tile_rows;
+    }
+    if (ws.empty())
+      for (size_t i = 0; i < layers_.front().halves.size(); ++i)
+        ws.emplace_back(backend_, cache ? batch_cache_->ws_rows : tile_rows, config_, second_output);
+    for (Workspace& w : ws) {
+      w.mode = batch_seq_len > 0 ? Workspace::Mode::kBatch : Workspace::Mode::kRecord;
+      w.seq_len = batch_seq_len;
     }
     for (size_t l = 0; l < blocks; ++l) {
       const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
@@ -320,7 +399,13 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
       run_layer(layers_[l], r, ws, tile_rows, epilogue);
     }
   }
-  if (!backend_.host_memory()) download(r, out);
+  if (!keep.empty()) {
+    // [K, width] = R[keep]: the embedding lookup is a row gather
+    backend_.embedding({st.keep, r, st.kept});
+    if (!backend_.host_memory()) download(st.kept, out);
+  } else if (!backend_.host_memory()) {
+    download(r, out);
+  }
 }
 
 bool Backbone::streamable() const {

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <utility>
@@ -64,6 +65,7 @@ class Backbone {
   // `weights` and `backend` must outlive the Backbone. The weights are uploaded once here when
   // the backend has its own memory.
   Backbone(const ModelWeights& weights, kernels::Backend& backend);
+  ~Backbone();
 
   int hidden_width() const { return config_.hidden_width(); }
   int vocab_size() const { return config_.vocab_size; }
@@ -83,7 +85,14 @@ class Backbone {
   // rows are those run() gives for it alone (on the CPU bit for bit: every op treats rows and
   // sequences independently). Sequences go through in groups that fill one tile of
   // options.tile_rows (0: the backend's default); a sequence longer than a tile is one group.
-  void run_batch(std::span<const int32_t> ids, int64_t seq_len, kernels::MatF out, const ForwardOptions& options = {});
+  // `keep` not empty: out is [keep.size(), hidden_width] and receives only those rows (indices
+  // into ids, any order), gathered where the model runs, so that a backend with its own memory
+  // downloads only them (variant scoring reads one row per window). On such a backend the
+  // batch's buffers stay allocated for the next call, which reuses them when they are big
+  // enough (allocating and freeing gigabytes per batch is dear there; the CPU allocates per
+  // call as before).
+  void run_batch(std::span<const int32_t> ids, int64_t seq_len, kernels::MatF out, const ForwardOptions& options = {},
+                 std::span<const int32_t> keep = {});
 
   // Left-to-right models (causal Mamba, unidirectional Caduceus PH), a few tokens at a time with
   // O(1) memory per sequence: each layer's conv and scan state per sequence carries from one
@@ -169,20 +178,30 @@ class Backbone {
   };
   // RCPSMambaBlock with fused add+norm swaps the residual's strand halves at every block.
   bool swaps_halves() const { return config_.rcps && config_.fused_add_norm; }
-  // R and the ids where the backend computes (stage(): the caller's buffers on the host).
-  struct Staged {
-    kernels::DeviceBuffer<float> r_buffer;
-    kernels::DeviceBuffer<int32_t> ids_buffer;
-    kernels::MatF r;
-    const int32_t* ids = nullptr;
+  // The buffers a forward call needs besides the caller's: R, the ids, the kept rows' indices
+  // and their gathered rows, in the backend's memory.
+  struct IoBuffers {
+    kernels::DeviceBuffer<float> r, kept;
+    kernels::DeviceBuffer<int32_t> ids, keep;
   };
-  Staged stage(std::span<const int32_t> ids, kernels::MatF out);
+  struct BatchCache;  // run_batch's buffers kept between calls (backbone.cpp)
+  // R and the ids where the backend computes (stage(): the caller's buffers on the host), and
+  // with `keep` the row indices and the [K, width] matrix they are gathered into.
+  struct Staged {
+    IoBuffers own;  // this call's, when not cached
+    kernels::MatF r, kept;
+    const int32_t* ids = nullptr;
+    const int32_t* keep = nullptr;
+  };
+  Staged stage(std::span<const int32_t> ids, kernels::MatF out, std::span<const int32_t> keep, IoBuffers* cached);
   // o [L, V] = the LM head of final hidden states h [L, hidden_width], both in the backend's memory.
   void lm_head(kernels::ConstMatF h, kernels::MatF o);
   void check_ids(std::span<const int32_t> ids) const;  // strand::Error naming the position
   // run() and run_batch(): batch_seq_len 0 is one record in tiles that carry the mixer state;
   // otherwise ids holds independent sequences of that length, all in one tile.
-  void forward(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options, int64_t batch_seq_len);
+  // `keep`: as run_batch's.
+  void forward(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options, int64_t batch_seq_len,
+               std::span<const int32_t> keep = {});
   void embed(const int32_t* ids, kernels::MatF r, bool swapped);
   // Weights in the backend's memory: the host pointer itself on the host, else an uploaded copy
   // (one per host tensor, made once).
@@ -226,6 +245,7 @@ class Backbone {
   // run() and logits() may be called from several threads (embed's pipeline); a backend that
   // takes its ops from one thread at a time gets them one call after the other.
   std::mutex serial_;
+  std::unique_ptr<BatchCache> batch_cache_;  // backends with their own memory, taking one caller at a time
 };
 
 }  // namespace strand::model

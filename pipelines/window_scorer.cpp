@@ -14,6 +14,19 @@ namespace {
 using kernels::ConstMatF;
 using kernels::MatF;
 
+// The nucleotide log-probabilities of the windows group[masked[j]], whose masked rows' final
+// hidden states are rows[j]: one LM-head call for all of them.
+void masked_outputs(model::Backbone& backbone, std::span<const size_t> group, std::span<const size_t> masked,
+                    ConstMatF rows, std::span<WindowOutput> outputs) {
+  const int64_t vocab = backbone.vocab_size();
+  std::vector<float> logits(masked.size() * static_cast<size_t>(vocab));
+  backbone.logits(rows, MatF(logits.data(), rows.rows, vocab));
+  for (size_t j = 0; j < masked.size(); ++j) {
+    const std::span<const float> nucleotides(logits.data() + j * static_cast<size_t>(vocab) + genomics::kTokenA, 4);
+    for (size_t b = 0; b < 4; ++b) outputs[group[masked[j]]].nucleotide_logp[b] = log_softmax_at(nucleotides, b);
+  }
+}
+
 // Outputs of the windows `group` (all of length len), whose hidden states are `hidden`
 // [group.size() * len, width].
 void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requests, std::span<const size_t> group,
@@ -21,25 +34,19 @@ void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requ
   const int64_t width = hidden.cols, vocab = backbone.vocab_size();
   const size_t count = group.size();
 
-  // Masked rows: one LM-head call for the group's masked positions.
   std::vector<size_t> masked;
   for (size_t k = 0; k < count; ++k)
     if (requests[group[k]].masked_row >= 0) masked.push_back(k);
   if (!masked.empty()) {
-    std::vector<float> rows(masked.size() * static_cast<size_t>(width)),
-        logits(masked.size() * static_cast<size_t>(vocab));
+    std::vector<float> rows(masked.size() * static_cast<size_t>(width));
     for (size_t j = 0; j < masked.size(); ++j) {
       const int64_t row = requests[group[masked[j]]].masked_row;
       STRAND_ASSERT(row < len, "masked row ", row, " outside a window of ", len);
       const float* src = hidden.row(static_cast<int64_t>(masked[j]) * len + row);
       std::copy(src, src + width, rows.begin() + static_cast<ptrdiff_t>(j * static_cast<size_t>(width)));
     }
-    const auto n = static_cast<int64_t>(masked.size());
-    backbone.logits(ConstMatF(rows.data(), n, width), MatF(logits.data(), n, vocab));
-    for (size_t j = 0; j < masked.size(); ++j) {
-      const std::span<const float> nucleotides(logits.data() + j * static_cast<size_t>(vocab) + genomics::kTokenA, 4);
-      for (size_t b = 0; b < 4; ++b) outputs[group[masked[j]]].nucleotide_logp[b] = log_softmax_at(nucleotides, b);
-    }
+    masked_outputs(backbone, group, masked,
+                   ConstMatF(rows.data(), static_cast<int64_t>(masked.size()), width), outputs);
   }
 
   // Log-likelihoods: one LM-head call over the group's rows when any window wants one (a row's
@@ -97,7 +104,8 @@ std::vector<WindowOutput> run_windows(model::Backbone& backbone, std::span<const
     it->second.push_back(i);
   }
   const int64_t width = backbone.hidden_width();
-  std::vector<int32_t> ids;
+  std::vector<int32_t> ids, keep;
+  std::vector<size_t> masked;
   std::vector<float> hidden;
   for (const int64_t len : lengths) {
     const std::vector<size_t>& all = by_length[len];
@@ -106,6 +114,27 @@ std::vector<WindowOutput> run_windows(model::Backbone& backbone, std::span<const
       const int64_t rows = static_cast<int64_t>(group.size()) * len;
       ids.clear();
       for (const size_t i : group) ids.insert(ids.end(), requests[i].ids.begin(), requests[i].ids.end());
+      // Masked windows only: just their masked rows come back from the model.
+      bool masked_only = true;
+      keep.clear();
+      masked.clear();
+      for (size_t k = 0; k < group.size(); ++k) {
+        const WindowRequest& req = requests[group[k]];
+        masked_only &= !req.loglik && !req.features;
+        if (req.masked_row >= 0) {
+          STRAND_ASSERT(req.masked_row < len, "masked row ", req.masked_row, " outside a window of ", len);
+          keep.push_back(static_cast<int32_t>(static_cast<int64_t>(k) * len + req.masked_row));
+          masked.push_back(k);
+        }
+      }
+      if (masked_only && rows <= std::numeric_limits<int32_t>::max()) {  // row indices are int32
+        if (keep.empty()) continue;
+        hidden.resize(keep.size() * static_cast<size_t>(width));
+        const MatF h(hidden.data(), static_cast<int64_t>(keep.size()), width);
+        backbone.run_batch(ids, len, h, {.tile_rows = rows}, keep);
+        masked_outputs(backbone, group, masked, h, outputs);
+        continue;
+      }
       hidden.resize(static_cast<size_t>(rows * width));
       const MatF h(hidden.data(), rows, width);
       backbone.run_batch(ids, len, h, {.tile_rows = rows});

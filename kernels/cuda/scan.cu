@@ -25,7 +25,7 @@
 //
 // Per position a thread computes dt once for its channel (softplus of delta + bias, or of the
 // fused dt_proj: delta = dt_in[t, :] . dt_w[d, :], with dt_w's row in registers for ranks up to
-// kRegRank) and then its N states. The rows' dt_in, B and C, the same for every channel of the
+// kRegRank), for all staged positions before their states, and then its N states. The rows' dt_in, B and C, the same for every channel of the
 // block, are staged in shared memory kSub positions at a time, zero-padded to multiples of 4 so
 // that every thread reads them as broadcast float4s. exp(dt * A) is exp2(dt * A * log2(e))
 // with A pre-scaled per thread. The chunk length is chosen so that the chunk passes run whole
@@ -119,8 +119,8 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
   // [kSub][kThreads] each: the threads' own columns of u, delta, z and y (for accumulate),
   // loaded kSub rows at a time so that the loads are in flight together.
   float* const s_u = s_rows + kSub * row_floats;
-  float* const s_delta = s_u + kSub * kThreads;
-  float* const s_z = s_delta + (kR == 0 ? kSub * kThreads : 0);
+  float* const s_delta = s_u + kSub * kThreads;  // delta as staged (kR 0), then every position's dt
+  float* const s_z = s_delta + kSub * kThreads;
   float* const s_y = s_z + (kOutput && a.z ? kSub * kThreads : 0);
   const bool read_y = kOutput && a.accumulate && a.y;
 
@@ -188,36 +188,50 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
     }
     __syncthreads();
     if (!active) continue;
-    for (int i = 0; i < count; ++i) {
-      const float* staged = s_rows + i * row_floats;
-      float delta = 0.0f;
-      if constexpr (kR > 0) {
-        const float4* dt4 = reinterpret_cast<const float4*>(staged);
+    // The dt of the staged positions first (into this thread's own column of s_delta): they do
+    // not depend on the state, so their dot products and softplus chains run side by side
+    // instead of each one delaying its position's state update.
+    if (kR != 0 || !a.dt_final) {
+#pragma unroll 4
+      for (int i = 0; i < count; ++i) {
+        const float* staged = s_rows + i * row_floats;
+        float delta = 0.0f;
+        if constexpr (kR > 0) {
+          const float4* dt4 = reinterpret_cast<const float4*>(staged);
 #pragma unroll
-        for (int r4 = 0; r4 < kR / 4; ++r4) {
-          if (4 * r4 < rank_pad) {
-            const float4 v = dt4[r4];
-            delta = fmaf(v.x, w[4 * r4], delta);
-            delta = fmaf(v.y, w[4 * r4 + 1], delta);
-            delta = fmaf(v.z, w[4 * r4 + 2], delta);
-            delta = fmaf(v.w, w[4 * r4 + 3], delta);
+          for (int r4 = 0; r4 < kR / 4; ++r4) {
+            if (4 * r4 < rank_pad) {
+              const float4 v = dt4[r4];
+              delta = fmaf(v.x, w[4 * r4], delta);
+              delta = fmaf(v.y, w[4 * r4 + 1], delta);
+              delta = fmaf(v.z, w[4 * r4 + 2], delta);
+              delta = fmaf(v.w, w[4 * r4 + 3], delta);
+            }
+          }
+        } else if constexpr (kR < 0) {
+          for (int r = 0; r < rank; ++r) delta = fmaf(staged[r], s_w[r * kThreads + tid], delta);
+        } else {
+          delta = s_delta[i * kThreads + tid];
+        }
+        const float dt = softplus(a.delta_bias ? delta + dt_bias : delta);
+        s_delta[i * kThreads + tid] = dt;
+        if (!kOutput) {
+          sum_dt += dt;
+          if (dt_p) {
+            *dt_p = dt;
+            dt_p += dir * a.dim;
           }
         }
-      } else if constexpr (kR < 0) {
-        for (int r = 0; r < rank; ++r) delta = fmaf(staged[r], s_w[r * kThreads + tid], delta);
-      } else {
-        delta = s_delta[i * kThreads + tid];
       }
+    }
+    // Two positions per iteration: the next position's exps start while this one's states
+    // update (7% faster scoring on an H100; the direct pass then needs 128 registers).
+#pragma unroll 2
+    for (int i = 0; i < count; ++i) {
+      const float* staged = s_rows + i * row_floats;
       const float u = s_u[i * kThreads + tid];
-      const float dt = a.dt_final ? delta : softplus(a.delta_bias ? delta + dt_bias : delta);
+      const float dt = s_delta[i * kThreads + tid];
       const float du = dt * u;
-      if (!kOutput) {
-        sum_dt += dt;
-        if (dt_p) {
-          *dt_p = dt;
-          dt_p += dir * a.dim;
-        }
-      }
       const float4* b4 = reinterpret_cast<const float4*>(staged + rank_pad);
       const float4* c4 = b4 + kN / 4;
       float acc = 0.0f;
@@ -295,7 +309,7 @@ int padded_state(int64_t n) {
 template <int kN, int kR, bool kOutput>
 size_t chunk_smem(const ScanArgs& a, bool widest = false) {
   const bool z = kOutput && (a.z || widest), y = kOutput && (a.accumulate || widest);
-  const size_t columns = 1 + (kR == 0) + z + y;  // u, delta, z, y
+  const size_t columns = 2 + z + y;  // u, delta (dt), z, y
   return sizeof(float) * ((kR < 0 ? size_t(a.rank) * kThreads : 0) + size_t(kSub) * (a.rank_pad + kN * (kOutput ? 2 : 1)) +
                           columns * kSub * kThreads);
 }
@@ -332,18 +346,19 @@ int resident_blocks(const ScanArgs& a, int sm_count) {
   return it->second * sm_count;
 }
 
-// Positions per chunk. A chunk pass takes (waves of resident blocks) x (chunk length) time and
-// the carry kernel about kCarryStepCost positions' worth per chunk; chunking costs two passes
+// Positions per chunk. A pass takes (waves of resident blocks: `resident` for the chunk passes,
+// `direct_resident` for the direct one) x (chunk length) time and the carry kernel about
+// kCarryStepCost positions' worth per chunk; chunking costs two passes
 // (1 and 3), one chunk per sequence a single one. Among one chunk per sequence and the chunk
 // counts that fill whole waves (1 to kMaxWaves of them) the cheapest is taken; the length is a
 // multiple of kSub. Many short sequences (a batch of windows) fill the GPU without chunking.
-int64_t chunk_length(int64_t seqs, int64_t len, int64_t dim, int64_t resident) {
+int64_t chunk_length(int64_t seqs, int64_t len, int64_t dim, int64_t direct_resident, int64_t resident) {
   constexpr int kMaxWaves = 8;
   constexpr double kCarryStepCost = 0.25;
   const int64_t channel_blocks = (dim + kThreads - 1) / kThreads;
   const int64_t whole = (len + kSub - 1) / kSub * kSub;
   int64_t best = whole;
-  double best_cost = double((seqs * channel_blocks + resident - 1) / resident) * double(len);
+  double best_cost = double((seqs * channel_blocks + direct_resident - 1) / direct_resident) * double(len);
   for (int waves = 1; waves <= kMaxWaves; ++waves) {
     const int64_t chunks_wanted = std::max<int64_t>(1, waves * resident / (seqs * channel_blocks));
     int64_t chunk = (len + chunks_wanted - 1) / chunks_wanted;
@@ -375,10 +390,10 @@ template <int kN, int kR>
 void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
   // Passes 1 and 3 (which reads dt: kR 0) when chunked, or the direct pass (kR) alone; each
   // asked once here so that its shared-memory limit is raised before any launch.
-  const int resident = std::min({resident_blocks<kN, kR, false>(a, ws.sm_count()),
-                                 resident_blocks<kN, 0, true>(a, ws.sm_count()),
-                                 resident_blocks<kN, kR, true>(a, ws.sm_count())});
-  a.chunk_len = chunk_length(seqs, a.len, a.dim, resident);
+  const int direct_resident = resident_blocks<kN, kR, true>(a, ws.sm_count());
+  const int resident =
+      std::min(resident_blocks<kN, kR, false>(a, ws.sm_count()), resident_blocks<kN, 0, true>(a, ws.sm_count()));
+  a.chunk_len = chunk_length(seqs, a.len, a.dim, direct_resident, resident);
   a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
   if (a.chunks == 1) {
     // Whether or not y is wanted, so that h_out is the same either way.

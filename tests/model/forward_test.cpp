@@ -153,6 +153,13 @@ TEST_P(GoldenForward, BatchedWindowsEqualSeparateRuns) {
     std::fill(batched.begin(), batched.end(), 0.0f);
     model.run_batch(ids, kWindow, kernels::MatF(batched.data(), rows, width), {.tile_rows = tile});
     expect_bitwise_equal(batched, separate, cat(GetParam(), " batched, tile ", tile));
+    // Only some rows kept (any order, across groups, a row twice): exactly those rows.
+    const std::vector<int32_t> keep = {3 * kWindow + 48, 0, static_cast<int32_t>(rows - 1), kWindow + 96, 0};
+    std::vector<float> kept(keep.size() * static_cast<size_t>(width), 0.0f), expected;
+    model.run_batch(ids, kWindow, kernels::MatF(kept.data(), static_cast<int64_t>(keep.size()), width),
+                    {.tile_rows = tile}, keep);
+    for (const int32_t k : keep) expected.insert(expected.end(), separate.begin() + k * width, separate.begin() + (k + 1) * width);
+    expect_bitwise_equal(kept, expected, cat(GetParam(), " kept rows, tile ", tile));
   }
 }
 

@@ -122,6 +122,18 @@ class SeparateMemoryBackend final : public kernels::Backend {
   std::thread::id owner_ = std::this_thread::get_id();
 };
 
+// One golden model on the separate-memory backend and on the plain CPU backend.
+struct BackbonePair {
+  explicit BackbonePair(const std::string& name)
+      : weights(load_model((test::source_dir() / "data" / "golden" / name).string())),
+        on_device(weights, separate),
+        on_host(weights, *cpu) {}
+  ModelWeights weights;
+  SeparateMemoryBackend separate;
+  std::unique_ptr<kernels::Backend> cpu = kernels::make_cpu_backend();
+  Backbone on_device, on_host;
+};
+
 TEST(SeparateMemory, ForwardPassEqualsTheHostBackendBitwise) {
   const auto models = test::golden_models();
   ASSERT_FALSE(models.empty()) << "no golden models in data/golden";
@@ -131,10 +143,8 @@ TEST(SeparateMemory, ForwardPassEqualsTheHostBackendBitwise) {
   const int64_t len = static_cast<int64_t>(ids.size());
   for (const std::string& name : models) {
     SCOPED_TRACE(name);
-    const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / name).string());
-    SeparateMemoryBackend separate;
-    auto cpu = kernels::make_cpu_backend();
-    Backbone on_device(weights, separate), on_host(weights, *cpu);
+    BackbonePair pair(name);
+    Backbone &on_device = pair.on_device, &on_host = pair.on_host;
     const int64_t width = on_host.hidden_width(), vocab = on_host.vocab_size();
     for (int layer : {-1, 0, 1}) {
       // A strided output (ld > width) exercises the row-by-row download.
@@ -154,7 +164,38 @@ TEST(SeparateMemory, ForwardPassEqualsTheHostBackendBitwise) {
         EXPECT_EQ(logits_got, logits_want);
       }
     }
-    EXPECT_EQ(separate.calls_from_other_threads, 0);
+    EXPECT_EQ(pair.separate.calls_from_other_threads, 0);
+  }
+}
+
+// run_batch keeps its buffers between calls on such a backend: batches that grow, shrink
+// (running in the larger, stale buffers) and keep only some rows all give the host's rows.
+TEST(SeparateMemory, BatchesReuseTheirBuffersAndKeepOnlyTheRowsAskedFor) {
+  const auto models = test::golden_models();
+  ASSERT_FALSE(models.empty()) << "no golden models in data/golden";
+  std::mt19937 rng(7);
+  constexpr int64_t kWindow = 41;
+  for (const std::string& name : models) {
+    SCOPED_TRACE(name);
+    BackbonePair pair(name);
+    Backbone &on_device = pair.on_device, &on_host = pair.on_host;
+    const int64_t width = on_host.hidden_width();
+    for (const int64_t windows : {2, 5, 3}) {
+      std::vector<int32_t> ids(static_cast<size_t>(windows * kWindow));
+      for (int32_t& id : ids) id = 6 + static_cast<int32_t>(rng() % 6);
+      const int64_t rows = windows * kWindow;
+      std::vector<float> got(static_cast<size_t>(rows * width)), want(got.size());
+      on_device.run_batch(ids, kWindow, kernels::MatF(got.data(), rows, width), {.tile_rows = rows});
+      on_host.run_batch(ids, kWindow, kernels::MatF(want.data(), rows, width), {.tile_rows = rows});
+      EXPECT_EQ(got, want) << windows << " windows";
+      const std::vector<int32_t> keep = {static_cast<int32_t>(rows - 1), 20, static_cast<int32_t>(kWindow + 3)};
+      std::vector<float> kept(keep.size() * static_cast<size_t>(width)), kept_want;
+      on_device.run_batch(ids, kWindow, kernels::MatF(kept.data(), static_cast<int64_t>(keep.size()), width),
+                          {.tile_rows = rows}, keep);
+      for (const int32_t k : keep) kept_want.insert(kept_want.end(), want.begin() + k * width, want.begin() + (k + 1) * width);
+      EXPECT_EQ(kept, kept_want) << windows << " windows, kept rows";
+    }
+    EXPECT_EQ(pair.separate.calls_from_other_threads, 0);
   }
 }
 
