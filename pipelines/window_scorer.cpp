@@ -28,25 +28,20 @@ void masked_outputs(model::Backbone& backbone, std::span<const size_t> group, st
 }
 
 // Outputs of the windows `group` (all of length len), whose hidden states are `hidden`
-// [group.size() * len, width].
+// [group.size() * len, width]; group[masked[j]] are the masked ones (their rows checked).
 void read_outputs(model::Backbone& backbone, std::span<const WindowRequest> requests, std::span<const size_t> group,
-                  int64_t len, ConstMatF hidden, std::span<WindowOutput> outputs) {
+                  std::span<const size_t> masked, int64_t len, ConstMatF hidden, std::span<WindowOutput> outputs) {
   const int64_t width = hidden.cols, vocab = backbone.vocab_size();
   const size_t count = group.size();
 
-  std::vector<size_t> masked;
-  for (size_t k = 0; k < count; ++k)
-    if (requests[group[k]].masked_row >= 0) masked.push_back(k);
   if (!masked.empty()) {
     std::vector<float> rows(masked.size() * static_cast<size_t>(width));
     for (size_t j = 0; j < masked.size(); ++j) {
-      const int64_t row = requests[group[masked[j]]].masked_row;
-      STRAND_ASSERT(row < len, "masked row ", row, " outside a window of ", len);
-      const float* src = hidden.row(static_cast<int64_t>(masked[j]) * len + row);
+      const float* src = hidden.row(static_cast<int64_t>(masked[j]) * len + requests[group[masked[j]]].masked_row);
       std::copy(src, src + width, rows.begin() + static_cast<ptrdiff_t>(j * static_cast<size_t>(width)));
     }
-    masked_outputs(backbone, group, masked,
-                   ConstMatF(rows.data(), static_cast<int64_t>(masked.size()), width), outputs);
+    masked_outputs(backbone, group, masked, ConstMatF(rows.data(), static_cast<int64_t>(masked.size()), width),
+                   outputs);
   }
 
   // Log-likelihoods: one LM-head call over the group's rows when any window wants one (a row's
@@ -138,7 +133,7 @@ std::vector<WindowOutput> run_windows(model::Backbone& backbone, std::span<const
       hidden.resize(static_cast<size_t>(rows * width));
       const MatF h(hidden.data(), rows, width);
       backbone.run_batch(ids, len, h, {.tile_rows = rows});
-      read_outputs(backbone, requests, group, len, h, outputs);
+      read_outputs(backbone, requests, group, masked, len, h, outputs);
     }
   }
   return outputs;

@@ -25,11 +25,12 @@
 //
 // Per position a thread computes dt once for its channel (softplus of delta + bias, or of the
 // fused dt_proj: delta = dt_in[t, :] . dt_w[d, :], with dt_w's row in registers for ranks up to
-// kRegRank), for all staged positions before their states, and then its N states. The rows' dt_in, B and C, the same for every channel of the
-// block, are staged in shared memory kSub positions at a time, zero-padded to multiples of 4 so
-// that every thread reads them as broadcast float4s. exp(dt * A) is exp2(dt * A * log2(e))
-// with A pre-scaled per thread. The chunk length is chosen so that the chunk passes run whole
-// waves of resident blocks. Offsets are 64-bit throughout.
+// kRegRank), for all staged positions before their states, and then its N states. The rows'
+// dt_in, B and C, the same for every channel of the block, are staged in shared memory kSub
+// positions at a time, zero-padded to multiples of 4 so that every thread reads them as
+// broadcast float4s. exp(dt * A) is exp2(dt * A * log2(e)) with A pre-scaled per thread. The
+// chunk length is chosen so that the chunk passes run whole waves of resident blocks. Offsets
+// are 64-bit throughout.
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -348,8 +349,8 @@ int resident_blocks(const ScanArgs& a, int sm_count) {
 
 // Positions per chunk. A pass takes (waves of resident blocks: `resident` for the chunk passes,
 // `direct_resident` for the direct one) x (chunk length) time and the carry kernel about
-// kCarryStepCost positions' worth per chunk; chunking costs two passes
-// (1 and 3), one chunk per sequence a single one. Among one chunk per sequence and the chunk
+// kCarryStepCost positions' worth per chunk; chunking costs two passes (1 and 3), one chunk per
+// sequence a single one. Among one chunk per sequence and the chunk
 // counts that fill whole waves (1 to kMaxWaves of them) the cheapest is taken; the length is a
 // multiple of kSub. Many short sequences (a batch of windows) fill the GPU without chunking.
 int64_t chunk_length(int64_t seqs, int64_t len, int64_t dim, int64_t direct_resident, int64_t resident) {

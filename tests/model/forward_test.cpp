@@ -158,7 +158,8 @@ TEST_P(GoldenForward, BatchedWindowsEqualSeparateRuns) {
     std::vector<float> kept(keep.size() * static_cast<size_t>(width), 0.0f), expected;
     model.run_batch(ids, kWindow, kernels::MatF(kept.data(), static_cast<int64_t>(keep.size()), width),
                     {.tile_rows = tile}, keep);
-    for (const int32_t k : keep) expected.insert(expected.end(), separate.begin() + k * width, separate.begin() + (k + 1) * width);
+    for (const int32_t k : keep)
+      expected.insert(expected.end(), separate.begin() + k * width, separate.begin() + (k + 1) * width);
     expect_bitwise_equal(kept, expected, cat(GetParam(), " kept rows, tile ", tile));
   }
 }

@@ -192,7 +192,8 @@ TEST(SeparateMemory, BatchesReuseTheirBuffersAndKeepOnlyTheRowsAskedFor) {
       std::vector<float> kept(keep.size() * static_cast<size_t>(width)), kept_want;
       on_device.run_batch(ids, kWindow, kernels::MatF(kept.data(), static_cast<int64_t>(keep.size()), width),
                           {.tile_rows = rows}, keep);
-      for (const int32_t k : keep) kept_want.insert(kept_want.end(), want.begin() + k * width, want.begin() + (k + 1) * width);
+      for (const int32_t k : keep)
+        kept_want.insert(kept_want.end(), want.begin() + k * width, want.begin() + (k + 1) * width);
       EXPECT_EQ(kept, kept_want) << windows << " windows, kept rows";
     }
     EXPECT_EQ(pair.separate.calls_from_other_threads, 0);
