@@ -196,8 +196,9 @@ void add_common_options(CLI::App& cmd, CommonOptions& o, const CommonFlags& flag
         ->type_name("DEV");
   if (flags.device)
     common(cmd.add_option("--precision", o.raw.precision,
-                          "GPU matrix products: fp32 (exact, default), tf32 or bf16 (tensor cores, fp32 sums; "
-                          "about 1e-3 / 1e-2 relative)"))
+                          "GPU matrix products: fp32 (exact, default), tf32x3 (as exact, on tensor cores: each "
+                          "operand split in two TF32 parts), tf32 or bf16 (tensor cores, fp32 sums; about 1e-3 / "
+                          "1e-2 relative)"))
         ->type_name("P");
   if (flags.seed)
     common(cmd.add_option("--seed", o.raw.seed,

@@ -16,15 +16,16 @@ std::string_view to_string(GemmPrecision precision) {
   switch (precision) {
     case GemmPrecision::kFp32: return "fp32";
     case GemmPrecision::kTf32: return "tf32";
+    case GemmPrecision::kTf32x3: return "tf32x3";
     case GemmPrecision::kBf16: return "bf16";
   }
   return "?";
 }
 
 GemmPrecision parse_gemm_precision(std::string_view text) {
-  for (GemmPrecision p : {GemmPrecision::kFp32, GemmPrecision::kTf32, GemmPrecision::kBf16})
+  for (GemmPrecision p : {GemmPrecision::kFp32, GemmPrecision::kTf32, GemmPrecision::kTf32x3, GemmPrecision::kBf16})
     if (text == to_string(p)) return p;
-  fail("invalid --precision '", text, "': expected fp32, tf32 or bf16");
+  fail("invalid --precision '", text, "': expected fp32, tf32x3, tf32 or bf16");
 }
 
 void* Backend::allocate(size_t bytes) {

@@ -16,12 +16,14 @@ namespace strand::kernels {
 
 // How linear() multiplies, on backends that have the choice (CUDA; the CPU backends are fp32
 // only). kFp32: true fp32 products and sums (the reference mode, TF32 off). kTf32: tensor cores
-// on TF32-rounded operands (10-bit mantissa), fp32 sums and output. kBf16: operands rounded to
+// on TF32-rounded operands (10-bit mantissa), fp32 sums and output. kTf32x3: fp32-accurate
+// products on the TF32 tensor cores (each operand split into a TF32 part and its remainder,
+// three TF32 products summed in fp32; ~2^-22 per product). kBf16: operands rounded to
 // bf16, fp32 accumulation and output (DESIGN: bf16 storage, fp32 accumulation). Every other op
 // (conv, scan state, norms) stays fp32 in all three.
-enum class GemmPrecision { kFp32, kTf32, kBf16 };
+enum class GemmPrecision { kFp32, kTf32, kTf32x3, kBf16 };
 std::string_view to_string(GemmPrecision precision);
-// "fp32", "tf32", "bf16"; throws strand::Error naming the text otherwise.
+// "fp32", "tf32", "tf32x3", "bf16"; throws strand::Error naming the text otherwise.
 GemmPrecision parse_gemm_precision(std::string_view text);
 
 // Every op of ops.h, plus the memory the ops read and write. Views (tensor.h) are raw pointers

@@ -3,6 +3,18 @@
 //   fp32: compute type CUBLAS_COMPUTE_32F on a handle in the default math mode, so no TF32 and
 //         no reduced-precision emulation: true fp32 products and sums;
 //   tf32: CUBLAS_COMPUTE_32F_FAST_TF32 on the same fp32 operands (tensor cores);
+//   tf32x3: fp32 products emulated on the TF32 tensor cores. Each operand is split into its
+//         TF32 rounding and the remainder (a = a_big + a_small, both exact in fp32), and
+//         x·w^T = x_big·w_big + x_small·w_big + x_big·w_small, the three products laid side by
+//         side along K so that one TF32 GEMM of depth 3K sums them: x' = [x_big | x_small |
+//         x_big], w' = [w_big | w_big | w_small] (compact scratch copies). The dropped
+//         x_small·w_small and the TF32 rounding of the remainders (rounded here, not truncated
+//         by the tensor cores, so that the errors do not add up one way along K) are ~2^-22 of
+//         each product, near fp32's own 2^-24; the sums are fp32. Worth it where the fp32 rate is the limit
+//         (cuBLAS fp32 ~40 TFLOP/s on an H100, this ~300 in TF32 terms) and x is narrow next
+//         to y: splitting x moves 16 bytes per element, so products with fewer than
+//         kSplitMinColumns output columns stay fp32 (H100, 65,536 rows: N = 512, K = 256 took
+//         92 µs to split + 170 µs against 364 µs in fp32; N = 256, K = 512: 407 against 360).
 //   bf16: x and w rounded to bf16 into compact scratch copies (round to nearest even), then a
 //         bf16 x bf16 GEMM with fp32 accumulation and fp32 y. The weights are converted at
 //         every call: they are small next to x, and no cache can go stale.
@@ -52,6 +64,40 @@ __global__ void to_bf16_kernel(const float* __restrict__ x, int64_t rows, int64_
   }
 }
 
+// TF32 rounding (to nearest, ties away; the tensor cores' own input conversion keeps the top
+// 10 mantissa bits, so a pre-rounded operand reaches them unchanged).
+__device__ __forceinline__ float round_tf32(float v) {
+#if __CUDA_ARCH__ >= 800
+  uint32_t bits;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
+  return __uint_as_float(bits);
+#else
+  // No TF32 before sm_80 (cuBLAS then runs fp32): the same rounding on the bits, for finite v.
+  return __uint_as_float((__float_as_uint(v) + 0x1000u) & ~0x1fffu);
+#endif
+}
+
+// y[i, :] = three blocks of cols: big | small | big (small_block = 1: the x side) or big | big |
+// small (small_block = 2: the w side), from a strided [rows, cols] view; y is [rows, 3 * cols].
+__global__ void split_tf32_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int64_t ld,
+                                  float* __restrict__ y, int small_block) {
+  for (int64_t i = blockIdx.y; i < rows; i += gridDim.y) {
+    float* out = y + i * 3 * cols;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float v = x[i * ld + j], big = round_tf32(v), small = round_tf32(v - big);
+      for (int b = 0; b < 3; ++b) out[b * cols + j] = b == small_block ? small : big;
+    }
+  }
+}
+
+const float* split_tf32(ConstMatF m, int small_block, Workspace::Slot slot, Workspace& ws, cudaStream_t stream) {
+  auto* out = static_cast<float*>(ws.scratch(slot, static_cast<size_t>(m.rows * m.cols) * 3 * sizeof(float)));
+  // [rows, cols] fp32 (ld) -> [rows, 3 * cols] fp32 (compact)
+  split_tf32_kernel<<<row_grid(m.rows), kRowThreads, 0, stream>>>(m.data, m.rows, m.cols, m.ld, out, small_block);
+  STRAND_CUDA_CHECK(cudaGetLastError());
+  return out;
+}
+
 const __nv_bfloat16* to_bf16(ConstMatF m, Workspace::Slot slot, Workspace& ws, cudaStream_t stream) {
   auto* out = static_cast<__nv_bfloat16*>(ws.scratch(slot, static_cast<size_t>(m.rows * m.cols) * 2));
   // [rows, cols] fp32 (ld) -> [rows, cols] bf16 (compact)
@@ -61,6 +107,7 @@ const __nv_bfloat16* to_bf16(ConstMatF m, Workspace::Slot slot, Workspace& ws, c
 }
 
 constexpr int64_t kReducedMinColumns = 64;
+constexpr int64_t kSplitMinColumns = 384;
 
 // cuBLAS takes 32-bit dimensions and leading dimensions.
 int to_int(int64_t v, const char* what) {
@@ -89,13 +136,20 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
   // B = x as [K, M] (ldb = x.ld); beta = 0 never reads y.
   const void* a_ptr = p.w.data;
   const void* b_ptr = p.x.data;
-  int64_t lda = p.w.ld, ldb = p.x.ld;
+  int64_t lda = p.w.ld, ldb = p.x.ld, depth = k;
   cudaDataType_t operand_type = CUDA_R_32F;
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
   if (n < kReducedMinColumns) precision = GemmPrecision::kFp32;
   switch (precision) {
     case GemmPrecision::kFp32: break;
     case GemmPrecision::kTf32: compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;
+    case GemmPrecision::kTf32x3:
+      if (n < kSplitMinColumns) break;
+      a_ptr = split_tf32(p.w, 2, Workspace::kGemmW, ws, stream);
+      b_ptr = split_tf32(p.x, 1, Workspace::kGemmX, ws, stream);
+      lda = ldb = depth = 3 * k;
+      compute = CUBLAS_COMPUTE_32F_FAST_TF32;
+      break;
     case GemmPrecision::kBf16:
       a_ptr = to_bf16(p.w, Workspace::kGemmW, ws, stream);
       b_ptr = to_bf16(p.x, Workspace::kGemmX, ws, stream);
@@ -103,7 +157,7 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
       operand_type = CUDA_R_16BF;
       break;
   }
-  STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, to_int(n, "N"), to_int(m, "M"), to_int(k, "K"),
+  STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, to_int(n, "N"), to_int(m, "M"), to_int(depth, "K"),
                                    &alpha, a_ptr, operand_type, to_int(lda, "w.ld"), b_ptr, operand_type,
                                    to_int(ldb, "x.ld"), &beta, p.y.data, CUDA_R_32F, to_int(p.y.ld, "y.ld"), compute,
                                    CUBLAS_GEMM_DEFAULT));

@@ -187,6 +187,7 @@ TEST(Cli, ValidatesCommonOptions) {
   expect_error("generate --seed -1", {"--seed", "-1"});
   expect_error("bench --precision fp16", {"--precision", "fp16", "bf16"});
   expect_error("bench --precision bf16", {"--precision bf16", "--device cuda"});  // the CPU is fp32 only
+  expect_error("bench --precision tf32x3", {"--precision tf32x3", "--device cuda"});
 }
 
 TEST(Cli, ValidatesJobOptions) {

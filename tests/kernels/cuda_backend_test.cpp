@@ -7,8 +7,9 @@
 // writes past its columns is caught by the sentinel).
 //
 // Tolerances (||cuda - cpu|| / ||cpu|| per output, max |cuda - cpu| printed on failure):
-//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than the CPU kernel's); tf32 <= 2e-3
-//     and bf16 <= 1e-2 (and above 1e-5: the tensor-core path really ran).
+//   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than the CPU kernel's); tf32x3
+//     (fp32 emulated on TF32 tensor cores) <= 1e-5 too; tf32 <= 2e-3 and bf16 <= 1e-2 (and above
+//     1e-5: the tensor-core path really ran).
 //   conv1d_silu: <= 1e-6 (the same sums in the same order; expf against silu_fast);
 //     its state_out: bitwise (copies of inputs).
 //   selective_scan: y <= 1e-5, h_out <= 1e-5 (exp2 with pre-scaled A and the chunked carry
@@ -77,8 +78,9 @@ Backend& gpu() {
 Backend& gpu_in(GemmPrecision precision) {
   if (precision == GemmPrecision::kFp32) return gpu();
   static Backend* const tf32 = make_cuda_backend(0, GemmPrecision::kTf32).release();
+  static Backend* const tf32x3 = make_cuda_backend(0, GemmPrecision::kTf32x3).release();
   static Backend* const bf16 = make_cuda_backend(0, GemmPrecision::kBf16).release();
-  return precision == GemmPrecision::kTf32 ? *tf32 : *bf16;
+  return precision == GemmPrecision::kTf32 ? *tf32 : precision == GemmPrecision::kTf32x3 ? *tf32x3 : *bf16;
 }
 
 // ---- device copies ----------------------------------------------------------------------------
@@ -205,12 +207,13 @@ void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strid
   const Buffer got = dy.download();
 
   const Difference d = compare(got, want);
-  const double tolerance = precision == GemmPrecision::kFp32   ? kLinearTolerance
+  const bool fp32_accurate = precision == GemmPrecision::kFp32 || precision == GemmPrecision::kTf32x3;
+  const double tolerance = fp32_accurate                       ? kLinearTolerance
                            : precision == GemmPrecision::kTf32 ? kTf32LinearTolerance
                                                                : kBf16LinearTolerance;
   EXPECT_LE(d.relative, tolerance) << describe(d);
   // Reduced precision is really reduced (the tensor-core path ran) where it applies (N >= 64).
-  if (precision != GemmPrecision::kFp32 && k >= 64 && n >= 64 && !accumulate) {
+  if (!fp32_accurate && k >= 64 && n >= 64 && !accumulate) {
     EXPECT_GT(d.relative, kLinearTolerance);
   }
   // Products with fewer columns stay fp32 in every mode.
@@ -240,15 +243,17 @@ TEST(CudaLinear, MatchesCpu) {
   check_linear(rng, 0, 16, 5, false, true, false);    // M = 0: nothing
 }
 
-// tf32 and bf16 GEMMs: within their bounds of the fp32 CPU result, strided views included (bf16
-// copies the operands to compact scratch); products with fewer than 64 columns stay fp32.
-TEST(CudaLinear, ReducedPrecisionWithinBounds) {
+// tf32x3, tf32 and bf16 GEMMs: within their bounds of the fp32 CPU result, strided views
+// included (tf32x3 and bf16 copy the operands to compact scratch); products with fewer than 64
+// columns stay fp32.
+TEST(CudaLinear, TensorCorePrecisionsWithinBounds) {
   if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   std::mt19937 rng(11);
-  for (GemmPrecision precision : {GemmPrecision::kTf32, GemmPrecision::kBf16}) {
+  for (GemmPrecision precision : {GemmPrecision::kTf32x3, GemmPrecision::kTf32, GemmPrecision::kBf16}) {
     for (int f = 0; f < 8; ++f) check_linear(rng, 129, 70, 96, f & 1, f & 2, f & 4, precision);
     check_linear(rng, 129, 70, 33, true, true, false, precision);  // few columns: fp32
     check_linear(rng, 2049, 256, 1024, true, false, false, precision);
+    check_linear(rng, 300, 70, 512, true, true, true, precision);  // tf32x3 splits from 384 columns
     check_linear(rng, 4096, 512, 48, false, false, false, precision);
     check_linear(rng, 7, 1, 5, true, true, false, precision);
     check_linear(rng, 129, 0, 5, false, true, false, precision);
