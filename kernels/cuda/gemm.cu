@@ -70,10 +70,13 @@ __device__ __forceinline__ float round_tf32(float v) {
 #if __CUDA_ARCH__ >= 800
   uint32_t bits;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
-  return __uint_as_float(bits);
+  // The low 13 bits of a .tf32 result are not to be relied on: cleared, so that v - big is
+  // exactly the remainder.
+  return __uint_as_float(bits & 0xffffe000u);
 #else
-  // No TF32 before sm_80 (cuBLAS then runs fp32): the same rounding on the bits, for finite v.
-  return __uint_as_float((__float_as_uint(v) + 0x1000u) & ~0x1fffu);
+  // No TF32 before sm_80 (cuBLAS then runs fp32): the same rounding on the bits (inf and NaN
+  // kept as they are).
+  return isfinite(v) ? __uint_as_float((__float_as_uint(v) + 0x1000u) & 0xffffe000u) : v;
 #endif
 }
 
@@ -84,7 +87,9 @@ __global__ void split_tf32_kernel(const float* __restrict__ x, int64_t rows, int
   for (int64_t i = blockIdx.y; i < rows; i += gridDim.y) {
     float* out = y + i * 3 * cols;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      const float v = x[i * ld + j], big = round_tf32(v), small = round_tf32(v - big);
+      // An infinite big part (v infinite, or rounded past the largest float) has no remainder:
+      // inf - inf would be NaN.
+      const float v = x[i * ld + j], big = round_tf32(v), small = isfinite(big) ? round_tf32(v - big) : 0.0f;
       for (int b = 0; b < 3; ++b) out[b * cols + j] = b == small_block ? small : big;
     }
   }

@@ -313,7 +313,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
         }
       }
     }
-    __syncthreads();  // this buffer is read: the round after next may fill it
+    __syncthreads();  // this buffer is read: the next round's stage() may fill it
   }
   if (!kOutput && active) {
 #pragma unroll

@@ -216,6 +216,12 @@ void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strid
   if (!fp32_accurate && k >= 64 && n >= 64 && !accumulate) {
     EXPECT_GT(d.relative, kLinearTolerance);
   }
+  // tf32x3 is fp32-accurate but not fp32's bits: the split products really ran (from 384 columns).
+  if (precision == GemmPrecision::kTf32x3 && n >= 384 && k >= 16) {
+    const DeviceMat dy_fp32(y0);
+    gpu().linear({dx.cview(), dw.cview(), bias ? db.data() : nullptr, dy_fp32.view().col_slice(c0, n), accumulate});
+    EXPECT_FALSE(compare(got, dy_fp32.download()).bitwise) << "tf32x3 gave fp32's bits";
+  }
   // Products with fewer columns stay fp32 in every mode.
   if (n < 64) {
     EXPECT_LE(d.relative, kLinearTolerance);
