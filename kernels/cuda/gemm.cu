@@ -10,11 +10,11 @@
 //         x_big], w' = [w_big | w_big | w_small] (compact scratch copies). The dropped
 //         x_small·w_small and the TF32 rounding of the remainders (rounded here, not truncated
 //         by the tensor cores, so that the errors do not add up one way along K) are ~2^-22 of
-//         each product, near fp32's own 2^-24; the sums are fp32. Worth it where the fp32 rate is the limit
-//         (cuBLAS fp32 ~40 TFLOP/s on an H100, this ~300 in TF32 terms) and x is narrow next
-//         to y: splitting x moves 16 bytes per element, so products with fewer than
-//         kSplitMinColumns output columns stay fp32 (H100, 65,536 rows: N = 512, K = 256 took
-//         92 µs to split + 170 µs against 364 µs in fp32; N = 256, K = 512: 407 against 360).
+//         each product, near fp32's own 2^-24; the sums are fp32. Worth it where the fp32 rate
+//         is the limit (cuBLAS fp32 ~40 TFLOP/s on an H100, this ~300 in TF32 terms) and x is
+//         narrow next to y: splitting x moves 16 bytes per element, so products with fewer
+//         than kSplitMinColumns output columns stay fp32 (H100, 65,536 rows: N = 512, K = 256
+//         took 92 µs to split + 170 µs against 364 µs in fp32; N = 256, K = 512: 407 vs 360).
 //   bf16: x and w rounded to bf16 into compact scratch copies (round to nearest even), then a
 //         bf16 x bf16 GEMM with fp32 accumulation and fp32 y. The weights are converted at
 //         every call: they are small next to x, and no cache can go stale.
@@ -144,12 +144,12 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
   int64_t lda = p.w.ld, ldb = p.x.ld, depth = k;
   cudaDataType_t operand_type = CUDA_R_32F;
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
-  if (n < kReducedMinColumns) precision = GemmPrecision::kFp32;
+  if (n < (precision == GemmPrecision::kTf32x3 ? kSplitMinColumns : kReducedMinColumns))
+    precision = GemmPrecision::kFp32;
   switch (precision) {
     case GemmPrecision::kFp32: break;
     case GemmPrecision::kTf32: compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;
     case GemmPrecision::kTf32x3:
-      if (n < kSplitMinColumns) break;
       a_ptr = split_tf32(p.w, 2, Workspace::kGemmW, ws, stream);
       b_ptr = split_tf32(p.x, 1, Workspace::kGemmX, ws, stream);
       lda = ldb = depth = 3 * k;
