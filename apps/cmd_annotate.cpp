@@ -15,8 +15,9 @@ struct AnnotateState {
   pipelines::AnnotateOptions options;
   std::string track_format = "bigwig", window, overlap;
   CLI::Option* track_format_opt = nullptr;
-  std::vector<CLI::Option*> final_pass_opts;  // --min-score, --head-weight, --length-weight
+  std::vector<CLI::Option*> final_pass_opts;  // --min-score, --head-weight, --length-weight, --coding-floor
   CLI::Option* hexamer_opt = nullptr;
+  CLI::Option* start_weight_opt = nullptr;
   bool no_version = false, no_self_train = false;
 };
 
@@ -44,8 +45,10 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
     if (s.final_pass_opts[0]->count() == 0) o.genes_options.min_score = one.min_score;
     if (s.final_pass_opts[1]->count() == 0) o.genes_options.head_weight = one.head_weight;
     if (s.final_pass_opts[2]->count() == 0) o.genes_options.length_weight = one.length_weight;
+    if (s.final_pass_opts[3]->count() == 0) o.genes_options.coding_floor = one.coding_floor;
   }
   if (!o.self_train && s.hexamer_opt->count() > 0) fail("--hexamer-weight has no effect with --no-self-train");
+  if (!o.self_train && s.start_weight_opt->count() > 0) fail("--start-weight has no effect with --no-self-train");
   o.command_line = invocation.command_line;
   o.validate();
   pipelines::run_annotate(o);
@@ -74,6 +77,10 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
   state->track_format_opt =
       cmd->add_option("--track-format", state->track_format, "format of the --tracks files (default: bigwig)")
           ->type_name("bigwig|bedgraph");
+  cmd->add_option("--from-tracks", o.from_tracks,
+                  "read the class probabilities from PREFIX.<class>.bw (an earlier run's --tracks, in bigWig) instead "
+                  "of running the model: call genes again with other settings, fast")
+      ->type_name("PREFIX");
   cmd->add_option("-a,--proteins", o.proteins, "write the protein translations to FILE (FASTA)")->type_name("FILE");
   cmd->add_option("-d,--genes", o.genes, "write the gene nucleotide sequences to FILE (FASTA)")->type_name("FILE");
   cmd->add_option("-g,--genetic-code", o.genetic_code,
@@ -94,16 +101,34 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
                   cat("final pass: weight of the summed per-base coding log-odds in a gene's score (default: ",
                       o.genes_options.head_weight, "; one pass: ", pipelines::first_pass_gene_caller().head_weight, ")"))
       ->type_name("W"));
-  state->final_pass_opts.push_back(cmd->add_option("--length-weight", o.genes_options.length_weight,
-                  cat("final pass: weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
-                      "of the contig's composition) (default: ",
-                      o.genes_options.length_weight, ")"))
-      ->type_name("W"));
-  cmd->add_flag("--no-self-train", state->no_self_train,
-               "one gene-calling pass: do not learn the genome's own codon statistics from the first pass's genes");
-  state->hexamer_opt = cmd->add_option("--hexamer-weight", o.hexamer_weight,
-                  cat("weight of the genome's own codon-pair log-odds in the second pass (default: ", o.hexamer_weight, ")"))
-      ->type_name("W");
+  state->final_pass_opts.push_back(
+      cmd->add_option(
+             "--length-weight", o.genes_options.length_weight,
+             cat("final pass: weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
+                 "of the contig's composition) (default: ",
+                 o.genes_options.length_weight, "; one pass: ", pipelines::first_pass_gene_caller().length_weight, ")"))
+          ->type_name("W"));
+  state->final_pass_opts.push_back(
+      cmd->add_option(
+             "--coding-floor", o.genes_options.coding_floor,
+             cat("final pass: a gene's coding score is at least this share of its ORF-length term (default: ",
+                 o.genes_options.coding_floor, "; one pass: ", pipelines::first_pass_gene_caller().coding_floor, ")"))
+          ->type_name("F"));
+  cmd->add_flag(
+      "--no-self-train", state->no_self_train,
+      "one gene-calling pass: do not learn the genome's own codon and start statistics from the first pass's genes");
+  state->hexamer_opt =
+      cmd->add_option("--hexamer-weight", o.hexamer_weight,
+                      cat("weight of the genome's own codon-pair log-odds in the self-training passes (default: ",
+                          o.hexamer_weight, ")"))
+          ->type_name("W");
+  state->start_weight_opt =
+      cmd->add_option(
+             "--start-weight", o.start_weight,
+             cat("weight of the genome's own start-site statistics (start codon, ribosome binding site, context) in "
+                 "the self-training passes (default: ",
+                 o.start_weight, ")"))
+          ->type_name("W");
   cmd->add_option("--window", state->window, "cut contigs into tiles of W bases (default: whole contigs)")
       ->type_name("W");
   cmd->add_option("--overlap", state->overlap,

@@ -19,20 +19,20 @@ namespace {
 // memory flat (libBigWig blocks and compresses on its own).
 constexpr size_t kBatchIntervals = 4096;
 
+bigWigFile_t* as_file(void* p) {
+  return static_cast<bigWigFile_t*>(p);
+}
+
 std::once_flag g_init_once;
 int g_init_status = 0;
+
+}  // namespace
 
 // bwInit sets process-wide state (curl): once, from whichever thread gets here first.
 void init_libbigwig() {
   std::call_once(g_init_once, [] { g_init_status = bwInit(1 << 17); });
   if (g_init_status != 0) fail("cannot initialise libBigWig (bwInit returned ", g_init_status, ")");
 }
-
-bigWigFile_t* as_file(void* p) {
-  return static_cast<bigWigFile_t*>(p);
-}
-
-}  // namespace
 
 BigWigWriter::BigWigWriter(AtomicOutput& output, const std::vector<ContigInfo>& contigs, int zoom_levels)
     : output_(output), contigs_(contigs) {

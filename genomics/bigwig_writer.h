@@ -16,6 +16,9 @@
 
 namespace strand::genomics {
 
+// libBigWig's process-wide initialisation (bwInit), once; the reader and writer call it.
+void init_libbigwig();
+
 class BigWigWriter {
  public:
   // Throws for stdout (libBigWig needs to seek), no contigs, contigs of unknown (0) length or

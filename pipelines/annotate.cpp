@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
@@ -16,6 +17,7 @@
 #include "core/progress.h"
 #include "core/version.h"
 #include "genomics/bed_writer.h"
+#include "genomics/bigwig_reader.h"
 #include "genomics/bigwig_writer.h"
 #include "genomics/fasta_index.h"
 #include "genomics/gff3_writer.h"
@@ -30,6 +32,7 @@
 #include "pipelines/hexamer_model.h"
 #include "pipelines/model_resolver.h"
 #include "pipelines/record_pipeline.h"
+#include "pipelines/start_model.h"
 
 namespace strand::pipelines {
 namespace {
@@ -78,6 +81,32 @@ CodingLogOdds coding_log_odds(const AnnotationHead& head, const std::vector<floa
         lo.lo[s][k][static_cast<size_t>(i)] = std::log(std::max(p[cds_column[s][k]], kMinProbability)) - log_nc;
   }
   return lo;
+}
+
+// [L, C] class probabilities of bases [beg0, beg0 + len) of `contig` from one bigWig per column
+// (a previous run's --tracks). Every base must have a value: a track of another genome, or of
+// other regions, is an error, not zeros.
+std::vector<float> probabilities_from_tracks(const std::vector<std::string>& paths, const std::string& contig,
+                                             int64_t beg0, int64_t len) {
+  const auto columns = static_cast<int64_t>(paths.size());
+  std::vector<float> probs(static_cast<size_t>(len * columns));
+  for (int64_t c = 0; c < columns; ++c) {
+    genomics::BigWigReader reader(paths[static_cast<size_t>(c)]);
+    const std::optional<int64_t> contig_len = reader.contig_length(contig);
+    if (!contig_len) fail("--from-tracks: ", reader.path(), " has no contig '", contig, "'");
+    if (beg0 + len > *contig_len)
+      fail("--from-tracks: ", reader.path(), " gives contig '", contig, "' ", *contig_len, " bases, the genome ",
+           beg0 + len, " or more");
+    const std::vector<float> values = reader.values(contig, beg0, beg0 + len);
+    for (int64_t i = 0; i < len; ++i) {
+      const float v = values[static_cast<size_t>(i)];
+      if (!(v >= 0.0f && v <= 1.0f))
+        fail("--from-tracks: ", reader.path(), " has ", std::isnan(v) ? std::string("no value") : cat("value ", v),
+             " at ", contig, ":", beg0 + i + 1, " (expected a probability for every base)");
+      probs[static_cast<size_t>(i * columns + c)] = v;
+    }
+  }
+  return probs;
 }
 
 std::string head_path_for(const AnnotateOptions& o, const std::string& folder) {
@@ -132,12 +161,18 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   ComputeScope compute(o.compute, "annotate", /*several_gpus=*/true);
   const std::string folder = resolve_model_folder(o.model);
   const model::ModelWeights weights = model::load_model(folder);
-  BackbonePool backbones(weights, compute);
+  // With --from-tracks the model only vouches for the head (its checksum): no backbone runs.
+  std::optional<BackbonePool> backbones;
+  if (o.from_tracks.empty()) backbones.emplace(weights, compute);
   const std::string head_path = head_path_for(o, folder);
   const AnnotationHead head = AnnotationHead::load(head_path, weights.checksum);
-  if (head.feature_width() != head_feature_width(backbones.front()))
+  if (backbones && head.feature_width() != head_feature_width(backbones->front()))
     fail(head_path, ": the head reads ", head.feature_width(), "-wide features, the model gives ",
-         head_feature_width(backbones.front()));
+         head_feature_width(backbones->front()));
+  std::vector<std::string> source_tracks;  // --from-tracks: one bigWig per head column
+  for (const auto& name : o.from_tracks.empty() ? std::vector<std::string>() : head.column_names())
+    source_tracks.push_back(cat(o.from_tracks, ".", name, ".bw"));
+  for (const std::string& path : source_tracks) genomics::BigWigReader check(path);  // fail before the long part
   bool has_cds = false;
   for (const auto& s : head.specs()) has_cds = has_cds || s.feature_type == kCdsType;
   if (!has_cds) fail(head_path, ": the head has no CDS classes, so it cannot call genes");
@@ -169,10 +204,11 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
       track_outs.push_back(std::make_unique<AtomicOutput>(
           cat(o.tracks_prefix, ".", name, o.track_format == TrackFormat::kBigWig ? ".bw" : ".bedGraph")));
 
-  const std::string mode = o.tiling.mode_text("contigs");
+  const std::string mode =
+      o.from_tracks.empty() ? o.tiling.mode_text("contigs") : cat("from tracks ", o.from_tracks, ".*.bw");
   log_info("annotate", "model ", folder, ", head ", head_path, " (", head.columns(), " classes), ", mode,
            ", translation table ", o.genetic_code, ", ", compute.threads(), " threads",
-           backbones.size() > 1 ? cat(", ", backbones.size(), " GPUs") : std::string());
+           backbones && backbones->size() > 1 ? cat(", ", backbones->size(), " GPUs") : std::string());
 
   genomics::SequenceSourceOptions source_options;
   source_options.regions = o.regions;
@@ -181,7 +217,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   std::vector<Item> done;  // every contig's calls (and track values), in input order
   tbb::parallel_pipeline(
       // Contigs in flight: one per backbone and one more (each holds its [L, 2d] features).
-      backbones.size() + 1,
+      (backbones ? backbones->size() : compute.threads()) + 1,
       read_records<Item>(source) &
           tbb::make_filter<std::shared_ptr<Item>, std::shared_ptr<Item>>(
               tbb::filter_mode::parallel,
@@ -189,13 +225,17 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                 const std::string& seq = item->rec.seq;
                 const auto len = static_cast<int64_t>(seq.size());
                 if (len == 0) return item;
-                std::vector<float> pairs;
-                {
-                  const BackbonePool::Lease backbone = backbones.acquire();
-                  pairs = head_feature_pairs(*backbone, genomics::tokenize(seq), o.tiling);
+                std::vector<float> probs;
+                if (backbones) {
+                  std::vector<float> pairs;
+                  {
+                    const BackbonePool::Lease backbone = backbones->acquire();
+                    pairs = head_feature_pairs(*backbone, genomics::tokenize(seq), o.tiling);
+                  }
+                  probs = head.predict(pairs, len);
+                } else {
+                  probs = probabilities_from_tracks(source_tracks, contig_of(*item), item->rec.beg0, len);
                 }
-                std::vector<float> probs = head.predict(pairs, len);
-                std::vector<float>().swap(pairs);
                 item->log_odds = coding_log_odds(head, probs, len);
                 item->orfs = genomics::find_orfs(seq, orf_options);
                 item->calls = call_genes(seq, item->orfs, item->log_odds, code, o.self_train ? first_pass : o.genes_options);
@@ -226,15 +266,35 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
     const HexamerModel hexamers = train_hexamer_model(seqs, first);
     second_pass = hexamers.training_genes >= kMinSelfTrainGenes;
     if (second_pass) {
-      tbb::parallel_for(size_t{0}, done.size(), [&](size_t i) {
-        Item& item = done[i];
-        if (item.rec.seq.empty()) return;
-        item.log_odds.codon = hexamer_codon_scores(item.rec.seq, hexamers, o.hexamer_weight);
-        item.calls = call_genes(item.rec.seq, item.orfs, item.log_odds, code, o.genes_options);
-      });
-      self_train_note = cat("hexamer_weight=", o.hexamer_weight, " learned_from=", hexamers.training_genes);
-      log_info("annotate", "first pass ", first_genes, " genes; codon-pair statistics learned from ",
-               hexamers.training_genes, " of them (complete, >= ", kHexamerTrainingMinLenBp, " bp) for the second pass");
+      log_info("annotate", "first pass ", first_genes, " genes, ", hexamers.training_genes,
+               " of them complete and >= ", kHexamerTrainingMinLenBp, " bp to learn the genome's statistics from");
+      // Each round learns the genome's codon-pair and start-site statistics from the previous
+      // round's genes and calls again (round 1 learns from the first pass); the second round's
+      // training set is cleaner, a third changed nothing on the tuning contigs.
+      std::vector<std::span<const genomics::Orf>> orf_spans;
+      for (const Item& item : done) orf_spans.emplace_back(item.orfs);
+      std::vector<std::vector<GeneCall>> previous = first;
+      for (int round = 1; round <= kSelfTrainRounds; ++round) {
+        const HexamerModel hex = round == 1 ? hexamers : train_hexamer_model(seqs, previous);
+        const StartModel starts = train_start_model(seqs, orf_spans, previous, kHexamerTrainingMinLenBp);
+        tbb::parallel_for(size_t{0}, done.size(), [&](size_t i) {
+          Item& item = done[i];
+          if (item.rec.seq.empty()) return;
+          item.log_odds.codon = hexamer_codon_scores(item.rec.seq, hex, o.hexamer_weight);
+          if (o.start_weight > 0) item.log_odds.start = start_scores(item.rec.seq, item.orfs, starts, o.start_weight);
+          item.calls = call_genes(item.rec.seq, item.orfs, item.log_odds, code, o.genes_options);
+        });
+        int64_t genes = 0;
+        for (size_t i = 0; i < done.size(); ++i)
+          previous[i] = done[i].calls, genes += static_cast<int64_t>(done[i].calls.size());
+        log_info("annotate", "self-training round ", round, ": codon-pair and start-site statistics from ",
+                 hex.training_genes, " genes (ATG/GTG/TTG start log-odds ", format_significant(starts.type_llr[0], 3),
+                 "/", format_significant(starts.type_llr[1], 3), "/", format_significant(starts.type_llr[2], 3),
+                 ", AGGAGG at 5-7 bases ", format_significant(starts.rbs_llr[3 * kRbsSpacerClasses + 1], 3),
+                 "): ", genes, " genes");
+      }
+      self_train_note = cat("rounds=", kSelfTrainRounds, " hexamer_weight=", o.hexamer_weight,
+                            " start_weight=", o.start_weight, " first_pass_training_genes=", hexamers.training_genes);
     } else {
       self_train_note = cat("skipped (", hexamers.training_genes, " training genes < ", kMinSelfTrainGenes, ")");
       log_info("annotate", "first pass ", first_genes, " genes, ", hexamers.training_genes, " of them complete and >= ",
@@ -256,8 +316,8 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   pragmas.push_back(cat("strand-head ", head_path, " mode=", mode, " transl_table=", o.genetic_code));
   const GeneCallerOptions& used = o.self_train && !second_pass ? first_pass : o.genes_options;
   pragmas.push_back(cat("strand-gene-caller head_weight=", used.head_weight, " length_weight=", used.length_weight,
-                        " min_score=", used.min_score, " max_overlap=", used.max_overlap_bp, " min_gene_len=",
-                        used.min_gene_len_bp, " self_train=", self_train_note));
+                        " coding_floor=", used.coding_floor, " min_score=", used.min_score, " max_overlap=",
+                        used.max_overlap_bp, " min_gene_len=", used.min_gene_len_bp, " self_train=", self_train_note));
   genomics::Gff3Writer gff(gff_out);
   gff.write_header(contigs, pragmas);
   for (const Item& item : done) {

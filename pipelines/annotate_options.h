@@ -30,14 +30,20 @@ inline GeneCallerOptions first_pass_gene_caller() {
   o.min_score = 20.0;
   return o;
 }
-// Second pass, the head plus the genome's own codon-pair statistics (hexamer_model.h).
+// Self-training passes: the head plus the genome's own codon-pair statistics
+// (hexamer_model.h), ORF length and start-site statistics (start_model.h), learned again from
+// each pass's genes for kSelfTrainRounds passes.
 inline GeneCallerOptions annotate_gene_caller_defaults() {
   GeneCallerOptions o;
   o.head_weight = 0.03;
-  o.min_score = 80.0;
+  o.length_weight = 24.0;
+  o.coding_floor = 0.25;
+  o.min_score = 200.0;
   return o;
 }
 inline constexpr double kDefaultHexamerWeight = 8.0;
+inline constexpr double kDefaultStartWeight = 16.0;
+inline constexpr int kSelfTrainRounds = 2;
 // Fewer complete first-pass genes of >= 300 bp than this (a phage, a small plasmid): the
 // codon-pair table (4,096 cells) is not learned, and the first pass is the answer.
 inline constexpr int64_t kMinSelfTrainGenes = 200;
@@ -49,6 +55,10 @@ struct AnnotateOptions {
   OutputOptions output;       // GFF3, -O v|z
   std::string tracks_prefix;  // --tracks: PREFIX.<class>.bw|.bedGraph; empty = none
   TrackFormat track_format = TrackFormat::kBigWig;
+  // --from-tracks: the head's class probabilities read from PREFIX.<class>.bw (a previous run's
+  // --tracks, rounded to 0.001) instead of computed by the model: genes called again with other
+  // settings in seconds. The head still names the classes and must match the model.
+  std::string from_tracks;
   std::string proteins;   // -a: protein translations (FASTA); empty = none
   std::string genes;      // -d: gene nucleotide sequences (FASTA); empty = none
   int genetic_code = 11;  // -g: translation table for -a and start/stop codons
@@ -59,6 +69,9 @@ struct AnnotateOptions {
   // pass's genes (hexamer_model.h), weighted by hexamer_weight; --no-self-train: one pass.
   bool self_train = true;
   double hexamer_weight = kDefaultHexamerWeight;
+  // Weight of the genome's own start-site log-likelihood ratios (start_model.h) in the
+  // self-training passes; 0 = the fixed start-codon priors alone.
+  double start_weight = kDefaultStartWeight;
   TilingOptions tiling;
   std::vector<genomics::Region> regions;
   ComputeOptions compute;
@@ -70,6 +83,9 @@ struct AnnotateOptions {
     if (model.empty()) fail("invalid -m/--model: empty");
     output.validate(OutputKind::kText);
     if (tracks_prefix == "-") fail("--tracks takes a file name prefix, not '-'");
+    if (from_tracks == "-") fail("--from-tracks takes a file name prefix, not '-'");
+    if (!from_tracks.empty() && !tracks_prefix.empty() && from_tracks == tracks_prefix)
+      fail("--from-tracks and --tracks name the same files (", from_tracks, ".*)");
     check_distinct_outputs({{"-o/--output", output.path}, {"-a/--proteins", proteins}, {"-d/--genes", genes}});
     if (std::find(std::begin(kGeneticCodes), std::end(kGeneticCodes), genetic_code) == std::end(kGeneticCodes))
       fail("invalid -g/--genetic-code ", genetic_code, ": not an NCBI translation table (1-6, 9-16, 21-33)");
@@ -77,6 +93,8 @@ struct AnnotateOptions {
     genes_options.validate();
     if (!(hexamer_weight >= 0) || !std::isfinite(hexamer_weight))
       fail("invalid --hexamer-weight ", hexamer_weight, ": must be a finite number >= 0");
+    if (!(start_weight >= 0) || !std::isfinite(start_weight))
+      fail("invalid --start-weight ", start_weight, ": must be a finite number >= 0");
     tiling.validate();
     compute.validate();
     check_regions_need_index(regions, {input});

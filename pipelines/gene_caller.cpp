@@ -29,13 +29,6 @@ std::string start_codon_text(std::string_view seq, Strand strand, int64_t start_
   return codon;
 }
 
-StartCodonKind classify_start(std::string_view codon) {
-  if (codon == "ATG") return StartCodonKind::kAtg;
-  if (codon == "GTG") return StartCodonKind::kGtg;
-  if (codon == "TTG") return StartCodonKind::kTtg;
-  return StartCodonKind::kOther;
-}
-
 double start_prior_of(StartCodonKind kind, const GeneCallerOptions& options) {
   switch (kind) {
     case StartCodonKind::kAtg: return options.atg_prior;
@@ -112,10 +105,11 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
     const int64_t start_pos0 = orf.starts[s];
     if (orf.gene_len_bp(s) < options.min_gene_len_bp) break;  // starts run from longest to shortest
     const bool edge = orf.partial5 && s == 0;
-    const StartCodonKind kind =
-        edge ? StartCodonKind::kEdge : classify_start(start_codon_text(seq, orf.strand, start_pos0));
+    const StartCodonKind kind = edge ? StartCodonKind::kEdge : start_codon_kind(seq, orf.strand, start_pos0);
     const double coding = forward ? cum[start_pos0 - orf.beg0] : cum[start_pos0 + 1 - orf.beg0];
-    const double prior = start_prior_of(kind, options);
+    const auto& start_terms = log_odds.start[forward ? 0 : 1];
+    const double prior = start_prior_of(kind, options) +
+                         (edge || start_terms.empty() ? 0.0 : start_terms[static_cast<size_t>(start_pos0)]);
     GeneCall c;
     c.beg0 = forward ? start_pos0 : orf.beg0;
     c.end0 = forward ? orf.end0 : start_pos0 + 1;
@@ -126,7 +120,9 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
     c.coding_score = coding;
     c.length_score = codon_bonus * static_cast<double>((c.end0 - c.beg0 - stop_len) / 3);
     c.start_prior = prior;
-    c.score = coding + c.length_score + prior;
+    // A long open frame is evidence of a gene on its own: the coding score is at least a share of it.
+    c.coding_score = options.coding_floor > 0.0 ? std::max(coding, options.coding_floor * c.length_score) : coding;
+    c.score = c.coding_score + c.length_score + prior;
     c.start_codon_kind = kind;
     c.orf_index = orf_index;
     all.push_back(c);
@@ -202,9 +198,20 @@ void CodingLogOdds::validate(int64_t contig_len_bp) const {
       if (static_cast<int64_t>(lo[s][k].size()) != len)
         fail("coding log-odds for strand ", s == 0 ? '+' : '-', " codon position ", k + 1, " have ", lo[s][k].size(),
              " values, expected ", len);
-  for (int s = 0; s < 2; ++s)
+  for (int s = 0; s < 2; ++s) {
     if (!codon[s].empty() && static_cast<int64_t>(codon[s].size()) != len)
       fail("codon terms for strand ", s == 0 ? '+' : '-', " have ", codon[s].size(), " values, expected ", len);
+    if (!start[s].empty() && static_cast<int64_t>(start[s].size()) != len)
+      fail("start terms for strand ", s == 0 ? '+' : '-', " have ", start[s].size(), " values, expected ", len);
+  }
+}
+
+StartCodonKind start_codon_kind(std::string_view seq, Strand strand, int64_t start_pos0) {
+  const std::string codon = start_codon_text(seq, strand, start_pos0);
+  if (codon == "ATG") return StartCodonKind::kAtg;
+  if (codon == "GTG") return StartCodonKind::kGtg;
+  if (codon == "TTG") return StartCodonKind::kTtg;
+  return StartCodonKind::kOther;
 }
 
 std::string_view start_codon_kind_name(StartCodonKind kind) {
@@ -224,11 +231,18 @@ void GeneCallerOptions::validate() const {
   if (min_gene_len_bp <= max_overlap_bp)
     fail("gene caller: minimum gene length (", min_gene_len_bp, " bp) must exceed the maximum overlap (",
          max_overlap_bp, " bp)");
-  const std::pair<const char*, double> numbers[] = {
-      {"minimum score", min_score},   {"head weight", head_weight},            {"length weight", length_weight},   {"ATG start prior", atg_prior},           {"GTG start prior", gtg_prior},
-      {"TTG start prior", ttg_prior}, {"other start prior", other_start_prior}, {"edge start prior", edge_start_prior}};
+  const std::pair<const char*, double> numbers[] = {{"minimum score", min_score},
+                                                    {"head weight", head_weight},
+                                                    {"length weight", length_weight},
+                                                    {"ATG start prior", atg_prior},
+                                                    {"GTG start prior", gtg_prior},
+                                                    {"TTG start prior", ttg_prior},
+                                                    {"other start prior", other_start_prior},
+                                                    {"edge start prior", edge_start_prior},
+                                                    {"coding floor", coding_floor}};
   for (const auto& [what, value] : numbers)
     if (!std::isfinite(value)) fail("gene caller: ", what, " is not a finite number");
+  if (coding_floor < 0) fail("gene caller: coding floor ", coding_floor, " is negative");
 }
 
 std::vector<GeneCall> call_genes(std::string_view seq, std::span<const Orf> orfs, const CodingLogOdds& log_odds,

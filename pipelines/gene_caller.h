@@ -3,8 +3,9 @@
 // the best start, then the highest-scoring set of genes with bounded overlaps.
 //
 // Scoring. A candidate gene on strand s from a start through its stop scores
-//   head_weight x sum over its sense-codon bases i of lo[s][k(i)][i]
-//   + length_weight x (its sense codons) x -log(1 - p_stop)  +  start prior,
+//   max(head_weight x sum over its sense-codon bases i of lo[s][k(i)][i] + codon terms,
+//       coding_floor x length term)
+//   + length term (length_weight x (its sense codons) x -log(1 - p_stop))  +  start prior,
 // k(i) the codon position of base i counted from the gene's start in transcription order, and
 // p_stop the chance of a stop codon in random sequence of the contig's base composition on that
 // strand (the ORF-length term: how unlikely so long an open frame is by chance). The stop
@@ -60,6 +61,10 @@ struct CodingLogOdds {
   // base in transcription order is base i on strand s (a genome's own codon statistics,
   // hexamer_model.h), on top of head_weight x the per-base log-odds.
   std::array<std::vector<float>, 2> codon;
+  // Optional per-start terms (empty = none): start[s][i] is added to a candidate gene whose
+  // start codon's first base in transcription order is base i on strand s (a genome's own
+  // start-site statistics, start_model.h), on top of the fixed start prior.
+  std::array<std::vector<float>, 2> start;
 
   // A zero-filled set for a contig of `len_bp` bases.
   static CodingLogOdds zeros(int64_t len_bp);
@@ -70,6 +75,9 @@ struct CodingLogOdds {
 enum class StartCodonKind : int { kAtg = 0, kGtg = 1, kTtg = 2, kOther = 3, kEdge = 4 };
 // "ATG", "GTG", "TTG", "other", "edge".
 std::string_view start_codon_kind_name(StartCodonKind kind);
+// The kind of the codon whose first base in transcription order is start_pos0 on `strand`
+// (never kEdge: any codon other than ATG, GTG and TTG is kOther).
+StartCodonKind start_codon_kind(std::string_view seq, genomics::Strand strand, int64_t start_pos0);
 
 struct GeneCallerOptions {
   int64_t min_gene_len_bp = 90;  // start through stop inclusive
@@ -82,6 +90,11 @@ struct GeneCallerOptions {
   // (probability 1) against random sequence of the contig's base composition.
   double head_weight = 1.0;
   double length_weight = 0.0;
+  // A candidate's coding score is raised to at least coding_floor x its ORF-length term (as
+  // Prodigal does): a long open frame is evidence of a gene even where the coding statistics,
+  // learned from the genome's typical genes, do not recognise it (atypical composition,
+  // horizontally transferred genes). 0 = off.
+  double coding_floor = 0.0;
   double atg_prior = kAtgStartPrior;
   double gtg_prior = kGtgStartPrior;
   double ttg_prior = kTtgStartPrior;
@@ -104,9 +117,9 @@ struct GeneCall {
   // The start as genomics::Orf::starts gives it: beg0 on +, end0 - 1 on −.
   int64_t start_pos0 = 0;
   double score = 0.0;         // head_weight x coding_score + length_score + start_prior
-  double coding_score = 0.0;  // head_weight x summed log-odds + codon terms over the sense codons
+  double coding_score = 0.0;  // head_weight x summed log-odds + codon terms over the sense codons (floored)
   double length_score = 0.0;  // the ORF-length term (after length_weight)
-  double start_prior = 0.0;
+  double start_prior = 0.0;   // the start codon's fixed prior + its start term (CodingLogOdds::start)
   StartCodonKind start_codon_kind = StartCodonKind::kEdge;
   size_t orf_index = 0;  // index of its ORF in the input span
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <tuple>
 
@@ -209,6 +210,50 @@ TEST(Annotate, EmptyRecordsAndRepeatedNames) {
   o.tracks_prefix.clear();
   test::expect_error([&] { run_annotate(o); }, {"in.fa", "'a'", "more than once"});
   EXPECT_EQ(dup.list(), std::vector<std::string>{"in.fa"});
+}
+
+// --from-tracks: the class tracks of one run give the next one its probabilities without the
+// model. Values are rounded to 0.001 in the tracks, which leaves these calls unchanged; tracks
+// missing, of another genome or without a value for a base are errors that name the file.
+TEST(Annotate, FromTracksCallsGenesAgainWithoutTheModel) {
+  TempDir dir;
+  const std::string lambda = test::read_file(fixture("examples/lambda.fa"));
+  std::string bases;
+  for (char c : lambda.substr(lambda.find('\n') + 1))
+    if (c != '\n' && bases.size() < 6000) bases += c;
+  test::write_file(dir / "in.fa", ">piece\n" + bases + "\n");
+  AnnotateOptions o;
+  o.input = (dir / "in.fa").string();
+  o.output.path = (dir / "model.gff3").string();
+  o.tracks_prefix = (dir / "t").string();
+  o.write_provenance = false;
+  const AnnotateSummary from_model = run_annotate(o);
+  ASSERT_GT(from_model.genes, 0);
+
+  AnnotateOptions again = o;
+  again.tracks_prefix.clear();
+  again.from_tracks = (dir / "t").string();
+  again.output.path = (dir / "tracks.gff3").string();
+  const AnnotateSummary from_tracks = run_annotate(again);
+  EXPECT_EQ(from_tracks.genes, from_model.genes);
+  const genomics::Gff3Document a = genomics::read_gff3(o.output.path), b = genomics::read_gff3(again.output.path);
+  EXPECT_EQ(cds_stops(a.features), cds_stops(b.features));
+
+  // A genome the tracks do not cover: named contig, nothing written.
+  test::write_file(dir / "other.fa", ">other\n" + bases + "\n");
+  again.input = (dir / "other.fa").string();
+  again.output.path = (dir / "other.gff3").string();
+  test::expect_error([&] { run_annotate(again); }, {"--from-tracks", "t.intergenic.bw", "no contig 'other'"});
+  EXPECT_FALSE(std::filesystem::exists(dir / "other.gff3"));
+  // A longer record than the tracks hold.
+  test::write_file(dir / "longer.fa", ">piece\n" + bases + bases + "\n");
+  again.input = (dir / "longer.fa").string();
+  test::expect_error([&] { run_annotate(again); }, {"--from-tracks", "'piece'", "6000 bases"});
+  // A missing track file fails before any work.
+  std::filesystem::remove(dir / "t.CDS_codon2_minus.bw");
+  again.input = (dir / "in.fa").string();
+  test::expect_error([&] { run_annotate(again); }, {"t.CDS_codon2_minus.bw"});
+  EXPECT_FALSE(std::filesystem::exists(dir / "other.gff3"));
 }
 
 TEST(Annotate, ModelWithoutAHeadIsAnError) {

@@ -272,6 +272,31 @@ TEST(GeneCaller, MinScoreThreshold) {
   EXPECT_TRUE(call_genes(seq, orfs, CodingLogOdds::zeros(500), kCode11, GeneCallerOptions{}).empty());
 }
 
+// The coding floor: a long ORF with negative coding evidence scores at least coding_floor x its
+// length term, so it can be called on its length; without the floor it is not.
+TEST(GeneCaller, CodingFloorLetsLongOrfsScoreOnTheirLength) {
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 1003)};
+  std::string seq;
+  while (seq.size() < 1100) seq += "ACGT";  // even composition: stop codons are 3/64 of codons
+  seq.replace(100, 3, "ATG");
+  CodingLogOdds lo = CodingLogOdds::zeros(static_cast<int64_t>(seq.size()));
+  plant(lo, Strand::kForward, 100, 1003, -0.05f);
+  GeneCallerOptions options;
+  options.length_weight = 1.0;
+  EXPECT_TRUE(call_genes(seq, orfs, lo, kCode11, options).empty());
+  options.coding_floor = 0.5;
+  const auto calls = call_genes(seq, orfs, lo, kCode11, options);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_GT(calls[0].length_score, 5.0);
+  EXPECT_DOUBLE_EQ(calls[0].coding_score, 0.5 * calls[0].length_score);
+  EXPECT_DOUBLE_EQ(calls[0].score, 1.5 * calls[0].length_score + calls[0].start_prior);
+  // Strong coding evidence is above the floor and stays.
+  plant(lo, Strand::kForward, 100, 1003, 0.1f);
+  EXPECT_NEAR(call_genes(seq, orfs, lo, kCode11, options).at(0).coding_score, 0.1 * 900, 1e-3);
+  options.coding_floor = -1.0;
+  test::expect_error([&] { call_genes(seq, orfs, lo, kCode11, options); }, {"coding floor", "negative"});
+}
+
 TEST(GeneCaller, PartialGenesKeepTheirFlags) {
   // Frame 0 of +: a gene tail from the left edge to TAA at [297, 300); a gene head from ATG at
   // 600 running off the right end (contig of 900 bases).
