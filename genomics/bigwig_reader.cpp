@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "core/error.h"
@@ -22,19 +23,20 @@ bigWigFile_t* as_file(void* p) {
 
 BigWigReader::BigWigReader(std::string path) : path_(std::move(path)) {
   init_libbigwig();
-  // bwOpen on a file that is not a bigWig (or bigBed) returns null; bwIsBigWig says which.
+  // Checked before bwOpen, which opens a bigBed as well and prints its own errors for the rest.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path_, ec))
+    fail("cannot read bigWig '", path_, "': ", std::filesystem::exists(path_, ec) ? "not a file" : "no such file");
+  if (bwIsBigWig(path_.c_str(), nullptr) != 1)
+    fail("cannot read bigWig '", path_,
+         "': ", bbIsBigBed(path_.c_str(), nullptr) == 1 ? "it is a bigBed file, not a bigWig" : "not a bigWig file");
   errno = 0;
   bigWigFile_t* bw = bwOpen(path_.c_str(), nullptr, "r");
   if (bw == nullptr) {
-    const std::string why = errno != 0 ? errno_reason() : std::string("not a bigWig file");
+    const std::string why = errno != 0 ? errno_reason() : std::string("a corrupt or truncated bigWig file");
     fail("cannot read bigWig '", path_, "': ", why);
   }
   bw_ = bw;
-  if (bw->type != 0) {
-    bwClose(bw);
-    bw_ = nullptr;
-    fail("cannot read bigWig '", path_, "': it is a bigBed file, not a bigWig");
-  }
 }
 
 BigWigReader::~BigWigReader() {

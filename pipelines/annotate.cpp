@@ -87,16 +87,17 @@ CodingLogOdds coding_log_odds(const AnnotationHead& head, const std::vector<floa
 // (a previous run's --tracks). Every base must have a value: a track of another genome, or of
 // other regions, is an error, not zeros.
 std::vector<float> probabilities_from_tracks(const std::vector<std::string>& paths, const std::string& contig,
-                                             int64_t beg0, int64_t len) {
+                                             int64_t beg0, int64_t len, bool whole_contigs) {
   const auto columns = static_cast<int64_t>(paths.size());
   std::vector<float> probs(static_cast<size_t>(len * columns));
   for (int64_t c = 0; c < columns; ++c) {
     genomics::BigWigReader reader(paths[static_cast<size_t>(c)]);
     const std::optional<int64_t> contig_len = reader.contig_length(contig);
     if (!contig_len) fail("--from-tracks: ", reader.path(), " has no contig '", contig, "'");
-    if (beg0 + len > *contig_len)
+    // A record read whole (no -r/-R) is the whole contig: the track's must be as long.
+    if (beg0 + len > *contig_len || (whole_contigs && *contig_len != len))
       fail("--from-tracks: ", reader.path(), " gives contig '", contig, "' ", *contig_len, " bases, the genome ",
-           beg0 + len, " or more");
+           whole_contigs ? cat(len) : cat(beg0 + len, " or more"), " (tracks of another assembly?)");
     const std::vector<float> values = reader.values(contig, beg0, beg0 + len);
     for (int64_t i = 0; i < len; ++i) {
       const float v = values[static_cast<size_t>(i)];
@@ -234,7 +235,8 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                   }
                   probs = head.predict(pairs, len);
                 } else {
-                  probs = probabilities_from_tracks(source_tracks, contig_of(*item), item->rec.beg0, len);
+                  probs = probabilities_from_tracks(source_tracks, contig_of(*item), item->rec.beg0, len,
+                                                    o.regions.empty());
                 }
                 item->log_odds = coding_log_odds(head, probs, len);
                 item->orfs = genomics::find_orfs(seq, orf_options);

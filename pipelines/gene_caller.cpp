@@ -121,7 +121,9 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
     c.length_score = codon_bonus * static_cast<double>((c.end0 - c.beg0 - stop_len) / 3);
     c.start_prior = prior;
     // A long open frame is evidence of a gene on its own: the coding score is at least a share of it.
-    c.coding_score = options.coding_floor > 0.0 ? std::max(coding, options.coding_floor * c.length_score) : coding;
+    c.coding_score = options.coding_floor > 0.0 && c.length_score > 0.0
+                         ? std::max(coding, options.coding_floor * c.length_score)
+                         : coding;
     c.score = c.coding_score + c.length_score + prior;
     c.start_codon_kind = kind;
     c.orf_index = orf_index;

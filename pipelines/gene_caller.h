@@ -4,7 +4,7 @@
 //
 // Scoring. A candidate gene on strand s from a start through its stop scores
 //   max(head_weight x sum over its sense-codon bases i of lo[s][k(i)][i] + codon terms,
-//       coding_floor x length term)
+//       coding_floor x length term)   (the floor only where the length term is positive)
 //   + length term (length_weight x (its sense codons) x -log(1 - p_stop))  +  start prior,
 // k(i) the codon position of base i counted from the gene's start in transcription order, and
 // p_stop the chance of a stop codon in random sequence of the contig's base composition on that
@@ -93,7 +93,7 @@ struct GeneCallerOptions {
   // A candidate's coding score is raised to at least coding_floor x its ORF-length term (as
   // Prodigal does): a long open frame is evidence of a gene even where the coding statistics,
   // learned from the genome's typical genes, do not recognise it (atypical composition,
-  // horizontally transferred genes). 0 = off.
+  // horizontally transferred genes). 0 = off; no effect where the length term is not positive.
   double coding_floor = 0.0;
   double atg_prior = kAtgStartPrior;
   double gtg_prior = kGtgStartPrior;

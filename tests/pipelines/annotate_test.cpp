@@ -249,6 +249,14 @@ TEST(Annotate, FromTracksCallsGenesAgainWithoutTheModel) {
   test::write_file(dir / "longer.fa", ">piece\n" + bases + bases + "\n");
   again.input = (dir / "longer.fa").string();
   test::expect_error([&] { run_annotate(again); }, {"--from-tracks", "'piece'", "6000 bases"});
+  // A shorter record of the same name: the tracks are of another assembly.
+  test::write_file(dir / "shorter.fa", ">piece\n" + bases.substr(0, 3000) + "\n");
+  again.input = (dir / "shorter.fa").string();
+  test::expect_error([&] { run_annotate(again); }, {"--from-tracks", "'piece' 6000 bases, the genome 3000"});
+  // Tiling asks for a model run that does not happen.
+  again.tiling.window = 2000;
+  test::expect_error([&] { run_annotate(again); }, {"--window/--overlap", "--from-tracks"});
+  again.tiling = TilingOptions();
   // A missing track file fails before any work.
   std::filesystem::remove(dir / "t.CDS_codon2_minus.bw");
   again.input = (dir / "in.fa").string();

@@ -293,6 +293,10 @@ TEST(GeneCaller, CodingFloorLetsLongOrfsScoreOnTheirLength) {
   // Strong coding evidence is above the floor and stays.
   plant(lo, Strand::kForward, 100, 1003, 0.1f);
   EXPECT_NEAR(call_genes(seq, orfs, lo, kCode11, options).at(0).coding_score, 0.1 * 900, 1e-3);
+  // Without a length term the floor changes nothing (it would clamp coding scores at 0).
+  plant(lo, Strand::kForward, 100, 1003, -0.05f);
+  options.length_weight = 0.0;
+  EXPECT_TRUE(call_genes(seq, orfs, lo, kCode11, options).empty());
   options.coding_floor = -1.0;
   test::expect_error([&] { call_genes(seq, orfs, lo, kCode11, options); }, {"coding floor", "negative"});
 }
