@@ -31,6 +31,13 @@ class GeneticCode {
   static int base_code(char base) { return kBaseCode[static_cast<unsigned char>(base)]; }
   // The complement of a base code (0..3): T<->A, C<->G.
   static constexpr int complement_code(int code) { return code ^ 2; }
+  // The code of seq[pos0] as read on the reverse strand when `reverse` (its complement's code);
+  // 4 for a byte other than ACGTU or a position off the sequence.
+  static int base_code_at(std::string_view seq, int64_t pos0, bool reverse) {
+    if (pos0 < 0 || pos0 >= static_cast<int64_t>(seq.size())) return 4;
+    const int b = base_code(seq[static_cast<size_t>(pos0)]);
+    return reverse && b < 4 ? complement_code(b) : b;
+  }
   // 0..63 for a codon of ACGTU (either case), kUnknownCodon otherwise. Reads codon3[0..2].
   static int codon_index(const char* codon3) {
     const int b1 = base_code(codon3[0]), b2 = base_code(codon3[1]), b3 = base_code(codon3[2]);

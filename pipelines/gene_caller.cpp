@@ -2,7 +2,6 @@
 #include "pipelines/gene_caller.h"
 
 #include <algorithm>
-#include <cctype>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -17,17 +16,6 @@ using genomics::Orf;
 using genomics::Strand;
 
 namespace {
-
-// The start codon of a candidate in transcription order, upper case (complemented on −).
-std::string start_codon_text(std::string_view seq, Strand strand, int64_t start_pos0) {
-  std::string codon(3, 'N');
-  for (int k = 0; k < 3; ++k) {
-    const char base = strand == Strand::kForward ? seq[start_pos0 + k] : genomics::complement_base(seq[start_pos0 - k]);
-    codon[k] = static_cast<char>(std::toupper(static_cast<unsigned char>(base)));
-    if (codon[k] == 'U') codon[k] = 'T';
-  }
-  return codon;
-}
 
 double start_prior_of(StartCodonKind kind, const GeneCallerOptions& options) {
   switch (kind) {
@@ -117,7 +105,6 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
     c.partial5 = edge;
     c.partial3 = orf.partial3;
     c.start_pos0 = start_pos0;
-    c.coding_score = coding;
     c.length_score = codon_bonus * static_cast<double>((c.end0 - c.beg0 - stop_len) / 3);
     c.start_prior = prior;
     // A long open frame is evidence of a gene on its own: the coding score is at least a share of it.
@@ -209,11 +196,18 @@ void CodingLogOdds::validate(int64_t contig_len_bp) const {
 }
 
 StartCodonKind start_codon_kind(std::string_view seq, Strand strand, int64_t start_pos0) {
-  const std::string codon = start_codon_text(seq, strand, start_pos0);
-  if (codon == "ATG") return StartCodonKind::kAtg;
-  if (codon == "GTG") return StartCodonKind::kGtg;
-  if (codon == "TTG") return StartCodonKind::kTtg;
-  return StartCodonKind::kOther;
+  const bool forward = strand == Strand::kForward;
+  const auto code = [&](int k) {
+    return genomics::GeneticCode::base_code_at(seq, forward ? start_pos0 + k : start_pos0 - k, !forward);
+  };
+  // xTG: T = 0, G = 3 (GeneticCode::base_code); the first base tells ATG (A = 2), GTG (3), TTG (0).
+  if (code(1) != 0 || code(2) != 3) return StartCodonKind::kOther;
+  switch (code(0)) {
+    case 2: return StartCodonKind::kAtg;
+    case 3: return StartCodonKind::kGtg;
+    case 0: return StartCodonKind::kTtg;
+    default: return StartCodonKind::kOther;
+  }
 }
 
 std::string_view start_codon_kind_name(StartCodonKind kind) {

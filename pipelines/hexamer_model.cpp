@@ -10,14 +10,10 @@ namespace {
 
 // Hexamer index read on strand s from its first base in transcription order at pos0, or -1.
 int hexamer_at(std::string_view seq, int64_t pos0, int strand) {
-  const auto n = static_cast<int64_t>(seq.size());
   int h = 0;
   for (int k = 0; k < 6; ++k) {
-    const int64_t p = strand == 0 ? pos0 + k : pos0 - k;
-    if (p < 0 || p >= n) return -1;
-    int b = genomics::GeneticCode::base_code(seq[static_cast<size_t>(p)]);
+    const int b = genomics::GeneticCode::base_code_at(seq, strand == 0 ? pos0 + k : pos0 - k, strand == 1);
     if (b > 3) return -1;
-    if (strand == 1) b = genomics::GeneticCode::complement_code(b);
     h = h * 4 + b;
   }
   return h;

@@ -1,6 +1,7 @@
 // Start-site statistics; see start_model.h.
 #include "pipelines/start_model.h"
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <string_view>
@@ -21,10 +22,8 @@ constexpr int kContextOffsets[kStartContextPositions] = {-3, -2, -1, 3};
 // Base code (T C A G = 0-3, else 4) at `offset` from the start codon's first base, read in
 // transcription order (complemented on −); 4 off the contig.
 int base_at(std::string_view seq, Strand strand, int64_t pos0, int offset) {
-  const int64_t p = strand == Strand::kForward ? pos0 + offset : pos0 - offset;
-  if (p < 0 || p >= static_cast<int64_t>(seq.size())) return 4;
-  const int b = genomics::GeneticCode::base_code(seq[static_cast<size_t>(p)]);
-  return b > 3 || strand == Strand::kForward ? b : genomics::GeneticCode::complement_code(b);
+  const bool forward = strand == Strand::kForward;
+  return genomics::GeneticCode::base_code_at(seq, forward ? pos0 + offset : pos0 - offset, !forward);
 }
 
 int spacer_class(int spacer) {
@@ -78,18 +77,24 @@ double start_llr(std::string_view seq, Strand strand, int64_t pos0, const StartM
 }  // namespace
 
 int rbs_bin(std::string_view seq, Strand strand, int64_t pos0) {
+  constexpr int kSdLen = static_cast<int>(kShineDalgarno.size());
+  // The bases a motif can cover, read once: offsets -(kMaxSpacer + kSdLen) .. -(kMinSpacer + 1).
+  constexpr int kFirstOffset = -(kMaxSpacer + kSdLen), kWindow = kMaxSpacer - kMinSpacer + kSdLen;
+  std::array<int, kWindow> up{};
+  for (int k = 0; k < kWindow; ++k) up[static_cast<size_t>(k)] = base_at(seq, strand, pos0, kFirstOffset + k);
+  std::array<int, kSdLen> sd{};
+  for (int k = 0; k < kSdLen; ++k)
+    sd[static_cast<size_t>(k)] = genomics::GeneticCode::base_code(kShineDalgarno[static_cast<size_t>(k)]);
   int best_len = 0, best_spacer = 0;
   for (int spacer = kMinSpacer; spacer <= kMaxSpacer; ++spacer) {
-    const int end_offset = -1 - spacer;  // the motif's last base
+    const int end = -1 - spacer - kFirstOffset;  // index in `up` of the motif's last base
     // The longest piece of AGGAGG ending there.
     int len_here = 0;
-    for (int len = 6; len >= 3 && len_here == 0; --len)
-      for (int from = 0; from + len <= static_cast<int>(kShineDalgarno.size()) && len_here == 0; ++from) {
+    for (int len = kSdLen; len >= 3 && len_here == 0; --len)
+      for (int from = 0; from + len <= kSdLen && len_here == 0; ++from) {
         bool match = true;
-        for (int k = 0; k < len && match; ++k) {
-          const int b = base_at(seq, strand, pos0, end_offset - len + 1 + k);
-          match = b == genomics::GeneticCode::base_code(kShineDalgarno[static_cast<size_t>(from + k)]);
-        }
+        for (int k = 0; k < len && match; ++k)
+          match = up[static_cast<size_t>(end - len + 1 + k)] == sd[static_cast<size_t>(from + k)];
         if (match) len_here = len;
       }
     if (len_here > best_len ||
