@@ -20,7 +20,7 @@ namespace strand::kernels {
 // products on the TF32 tensor cores (each operand split into a TF32 part and its remainder,
 // three TF32 products summed in fp32; ~2^-22 per product). kBf16: operands rounded to
 // bf16, fp32 accumulation and output (DESIGN: bf16 storage, fp32 accumulation). Every other op
-// (conv, scan state, norms) stays fp32 in all three.
+// (conv, scan state, norms) stays fp32 in every mode.
 enum class GemmPrecision { kFp32, kTf32, kTf32x3, kBf16 };
 std::string_view to_string(GemmPrecision precision);
 // "fp32", "tf32", "tf32x3", "bf16"; throws strand::Error naming the text otherwise.
