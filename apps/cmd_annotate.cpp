@@ -15,7 +15,8 @@ struct AnnotateState {
   pipelines::AnnotateOptions options;
   std::string track_format = "bigwig", window, overlap;
   CLI::Option* track_format_opt = nullptr;
-  std::vector<CLI::Option*> final_pass_opts;  // --min-score, --head-weight, --length-weight, --coding-floor
+  // --min-score, --head-weight, --length-weight, --coding-floor, --length-offset
+  std::vector<CLI::Option*> final_pass_opts;
   CLI::Option* hexamer_opt = nullptr;
   CLI::Option* start_weight_opt = nullptr;
   bool no_version = false, no_self_train = false;
@@ -46,6 +47,7 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
     if (s.final_pass_opts[1]->count() == 0) o.genes_options.head_weight = one.head_weight;
     if (s.final_pass_opts[2]->count() == 0) o.genes_options.length_weight = one.length_weight;
     if (s.final_pass_opts[3]->count() == 0) o.genes_options.coding_floor = one.coding_floor;
+    if (s.final_pass_opts[4]->count() == 0) o.genes_options.length_offset_codons = one.length_offset_codons;
   }
   if (!o.self_train && s.hexamer_opt->count() > 0) fail("--hexamer-weight has no effect with --no-self-train");
   if (!o.self_train && s.start_weight_opt->count() > 0) fail("--start-weight has no effect with --no-self-train");
@@ -114,6 +116,13 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
              cat("final pass: a gene's coding score is at least this share of its ORF-length term (default: ",
                  o.genes_options.coding_floor, "; one pass: ", pipelines::first_pass_gene_caller().coding_floor, ")"))
           ->type_name("F"));
+  state->final_pass_opts.push_back(
+      cmd->add_option("--length-offset", o.genes_options.length_offset_codons,
+                      cat("final pass: the ORF-length term counts the codons beyond this many (shorter open frames "
+                          "count against a gene) (default: ",
+                          o.genes_options.length_offset_codons,
+                          "; one pass: ", pipelines::first_pass_gene_caller().length_offset_codons, ")"))
+          ->type_name("CODONS"));
   cmd->add_flag(
       "--no-self-train", state->no_self_train,
       "one gene-calling pass: do not learn the genome's own codon and start statistics from the first pass's genes");

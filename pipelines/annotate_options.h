@@ -35,10 +35,11 @@ inline GeneCallerOptions first_pass_gene_caller() {
 // each pass's genes for kSelfTrainRounds passes.
 inline GeneCallerOptions annotate_gene_caller_defaults() {
   GeneCallerOptions o;
-  o.head_weight = 0.03;
+  o.head_weight = 0.08;
   o.length_weight = 24.0;
+  o.length_offset_codons = 80.0;
   o.coding_floor = 0.25;
-  o.min_score = 200.0;
+  o.min_score = 100.0;
   return o;
 }
 inline constexpr double kDefaultHexamerWeight = 8.0;

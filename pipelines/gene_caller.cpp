@@ -105,7 +105,8 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
     c.partial5 = edge;
     c.partial3 = orf.partial3;
     c.start_pos0 = start_pos0;
-    c.length_score = codon_bonus * static_cast<double>((c.end0 - c.beg0 - stop_len) / 3);
+    c.length_score =
+        codon_bonus * (static_cast<double>((c.end0 - c.beg0 - stop_len) / 3) - options.length_offset_codons);
     c.start_prior = prior;
     // A long open frame is evidence of a gene on its own: the coding score is at least a share of it.
     c.coding_score = options.coding_floor > 0.0 && c.length_score > 0.0
@@ -235,10 +236,12 @@ void GeneCallerOptions::validate() const {
                                                     {"TTG start prior", ttg_prior},
                                                     {"other start prior", other_start_prior},
                                                     {"edge start prior", edge_start_prior},
-                                                    {"coding floor", coding_floor}};
+                                                    {"coding floor", coding_floor},
+                                                    {"length offset", length_offset_codons}};
   for (const auto& [what, value] : numbers)
     if (!std::isfinite(value)) fail("gene caller: ", what, " is not a finite number");
   if (coding_floor < 0) fail("gene caller: coding floor ", coding_floor, " is negative");
+  if (length_offset_codons < 0) fail("gene caller: length offset ", length_offset_codons, " codons is negative");
 }
 
 std::vector<GeneCall> call_genes(std::string_view seq, std::span<const Orf> orfs, const CodingLogOdds& log_odds,

@@ -5,7 +5,8 @@
 // Scoring. A candidate gene on strand s from a start through its stop scores
 //   max(head_weight x sum over its sense-codon bases i of lo[s][k(i)][i] + codon terms,
 //       coding_floor x length term)   (the floor only where the length term is positive)
-//   + length term (length_weight x (its sense codons) x -log(1 - p_stop))  +  start prior,
+//   + length term (length_weight x (its sense codons - length_offset_codons) x -log(1 - p_stop))
+//   + start prior,
 // k(i) the codon position of base i counted from the gene's start in transcription order, and
 // p_stop the chance of a stop codon in random sequence of the contig's base composition on that
 // strand (the ORF-length term: how unlikely so long an open frame is by chance). The stop
@@ -90,6 +91,11 @@ struct GeneCallerOptions {
   // (probability 1) against random sequence of the contig's base composition.
   double head_weight = 1.0;
   double length_weight = 0.0;
+  // The length term counts the codons beyond this many (as Prodigal's length factor is taken
+  // relative to 80 codons): an open frame shorter than that is no evidence for a gene but
+  // against one, and the threshold for calling follows the contig's stop-codon frequency (a
+  // long open frame means more in AT-rich sequence, where stops are common).
+  double length_offset_codons = 0.0;
   // A candidate's coding score is raised to at least coding_floor x its ORF-length term (as
   // Prodigal does): a long open frame is evidence of a gene even where the coding statistics,
   // learned from the genome's typical genes, do not recognise it (atypical composition,
@@ -101,8 +107,8 @@ struct GeneCallerOptions {
   double other_start_prior = kOtherStartPrior;
   double edge_start_prior = kEdgeStartPrior;
 
-  // Throws strand::Error naming the bad option (negative lengths, min_gene_len_bp <=
-  // max_overlap_bp, non-finite numbers).
+  // Throws strand::Error naming the bad option (negative lengths or offsets, min_gene_len_bp
+  // <= max_overlap_bp, non-finite numbers).
   void validate() const;
 };
 

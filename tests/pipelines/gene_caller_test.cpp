@@ -301,6 +301,35 @@ TEST(GeneCaller, CodingFloorLetsLongOrfsScoreOnTheirLength) {
   test::expect_error([&] { call_genes(seq, orfs, lo, kCode11, options); }, {"coding floor", "negative"});
 }
 
+// The length offset: the length term counts only the codons beyond the offset, so a short open
+// frame's term is negative (evidence against a gene) and a long one's shrinks by the offset.
+TEST(GeneCaller, LengthOffsetCountsCodonsBeyondIt) {
+  std::string seq;
+  while (seq.size() < 1100) seq += "ACGT";  // even composition
+  seq.replace(100, 3, "ATG");
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 1003)};  // 300 sense codons
+  CodingLogOdds lo = CodingLogOdds::zeros(static_cast<int64_t>(seq.size()));
+  plant(lo, Strand::kForward, 100, 1003, 0.1f);
+  GeneCallerOptions options;
+  options.length_weight = 1.0;
+  options.min_score = -1e9;
+  // Stop codons are about 3/64 of codons in this sequence.
+  const double per_codon = call_genes(seq, orfs, lo, kCode11, options).at(0).length_score / 300;
+  EXPECT_NEAR(per_codon, -std::log1p(-3.0 / 64.0), 0.001);
+  options.length_offset_codons = 80;
+  EXPECT_NEAR(call_genes(seq, orfs, lo, kCode11, options).at(0).length_score, 220 * per_codon, 1e-9);
+  options.length_offset_codons = 400;  // longer than the ORF: the term counts against it
+  EXPECT_NEAR(call_genes(seq, orfs, lo, kCode11, options).at(0).length_score, -100 * per_codon, 1e-9);
+  // A negative term leaves the coding floor out (a large start prior keeps the gene's score
+  // positive, so that it is called and its parts can be read).
+  options.coding_floor = 0.5;
+  options.atg_prior = 100;
+  plant(lo, Strand::kForward, 100, 1003, -0.05f);
+  EXPECT_NEAR(call_genes(seq, orfs, lo, kCode11, options).at(0).coding_score, -0.05 * 900, 1e-3);
+  options.length_offset_codons = -1;
+  test::expect_error([&] { call_genes(seq, orfs, lo, kCode11, options); }, {"length offset", "negative"});
+}
+
 TEST(GeneCaller, PartialGenesKeepTheirFlags) {
   // Frame 0 of +: a gene tail from the left edge to TAA at [297, 300); a gene head from ATG at
   // 600 running off the right end (contig of 900 bases).
