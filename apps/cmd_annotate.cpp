@@ -1,6 +1,7 @@
 // `strand annotate`: genes of a genome as GFF3, with per-base tracks.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "apps/commands.h"
@@ -15,8 +16,9 @@ struct AnnotateState {
   pipelines::AnnotateOptions options;
   std::string track_format = "bigwig", window, overlap;
   CLI::Option* track_format_opt = nullptr;
-  // --min-score, --head-weight, --length-weight, --coding-floor, --length-offset
-  std::vector<CLI::Option*> final_pass_opts;
+  // The final pass's scoring options (--min-score, --head-weight, ...) and the setting each fills:
+  // with --no-self-train, those not given take the first pass's value.
+  std::vector<std::pair<CLI::Option*, double pipelines::GeneCallerOptions::*>> final_pass_opts;
   CLI::Option* hexamer_opt = nullptr;
   CLI::Option* start_weight_opt = nullptr;
   bool no_version = false, no_self_train = false;
@@ -43,11 +45,8 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
   // One pass (--no-self-train): the first pass's settings, unless given.
   if (!o.self_train) {
     const pipelines::GeneCallerOptions one = pipelines::first_pass_gene_caller();
-    if (s.final_pass_opts[0]->count() == 0) o.genes_options.min_score = one.min_score;
-    if (s.final_pass_opts[1]->count() == 0) o.genes_options.head_weight = one.head_weight;
-    if (s.final_pass_opts[2]->count() == 0) o.genes_options.length_weight = one.length_weight;
-    if (s.final_pass_opts[3]->count() == 0) o.genes_options.coding_floor = one.coding_floor;
-    if (s.final_pass_opts[4]->count() == 0) o.genes_options.length_offset_codons = one.length_offset_codons;
+    for (const auto& [opt, field] : s.final_pass_opts)
+      if (opt->count() == 0) o.genes_options.*field = one.*field;
   }
   if (!o.self_train && s.hexamer_opt->count() > 0) fail("--hexamer-weight has no effect with --no-self-train");
   if (!o.self_train && s.start_weight_opt->count() > 0) fail("--start-weight has no effect with --no-self-train");
@@ -95,34 +94,43 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
   cmd->add_option("--max-overlap", o.genes_options.max_overlap_bp,
                   cat("largest overlap between two called genes (default: ", o.genes_options.max_overlap_bp, " bp)"))
       ->type_name("BP");
-  state->final_pass_opts.push_back(cmd->add_option("--min-score", o.genes_options.min_score,
-                  cat("final pass: call a gene only when its score exceeds this (default: ", o.genes_options.min_score,
-                      "; one pass: ", pipelines::first_pass_gene_caller().min_score, ")"))
-      ->type_name("S"));
-  state->final_pass_opts.push_back(cmd->add_option("--head-weight", o.genes_options.head_weight,
-                  cat("final pass: weight of the summed per-base coding log-odds in a gene's score (default: ",
-                      o.genes_options.head_weight, "; one pass: ", pipelines::first_pass_gene_caller().head_weight, ")"))
-      ->type_name("W"));
-  state->final_pass_opts.push_back(
+  state->final_pass_opts.emplace_back(
+      cmd->add_option(
+             "--min-score", o.genes_options.min_score,
+             cat("final pass: call a gene only when its score exceeds this (default: ", o.genes_options.min_score,
+                 "; one pass: ", pipelines::first_pass_gene_caller().min_score, ")"))
+          ->type_name("S"),
+      &pipelines::GeneCallerOptions::min_score);
+  state->final_pass_opts.emplace_back(
+      cmd->add_option(
+             "--head-weight", o.genes_options.head_weight,
+             cat("final pass: weight of the summed per-base coding log-odds in a gene's score (default: ",
+                 o.genes_options.head_weight, "; one pass: ", pipelines::first_pass_gene_caller().head_weight, ")"))
+          ->type_name("W"),
+      &pipelines::GeneCallerOptions::head_weight);
+  state->final_pass_opts.emplace_back(
       cmd->add_option(
              "--length-weight", o.genes_options.length_weight,
              cat("final pass: weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
                  "of the contig's composition) (default: ",
                  o.genes_options.length_weight, "; one pass: ", pipelines::first_pass_gene_caller().length_weight, ")"))
-          ->type_name("W"));
-  state->final_pass_opts.push_back(
+          ->type_name("W"),
+      &pipelines::GeneCallerOptions::length_weight);
+  state->final_pass_opts.emplace_back(
       cmd->add_option(
              "--coding-floor", o.genes_options.coding_floor,
              cat("final pass: a gene's coding score is at least this share of its ORF-length term (default: ",
                  o.genes_options.coding_floor, "; one pass: ", pipelines::first_pass_gene_caller().coding_floor, ")"))
-          ->type_name("F"));
-  state->final_pass_opts.push_back(
+          ->type_name("F"),
+      &pipelines::GeneCallerOptions::coding_floor);
+  state->final_pass_opts.emplace_back(
       cmd->add_option("--length-offset", o.genes_options.length_offset_codons,
                       cat("final pass: the ORF-length term counts the codons beyond this many (shorter open frames "
                           "count against a gene) (default: ",
                           o.genes_options.length_offset_codons,
                           "; one pass: ", pipelines::first_pass_gene_caller().length_offset_codons, ")"))
-          ->type_name("CODONS"));
+          ->type_name("CODONS"),
+      &pipelines::GeneCallerOptions::length_offset_codons);
   cmd->add_flag(
       "--no-self-train", state->no_self_train,
       "one gene-calling pass: do not learn the genome's own codon and start statistics from the first pass's genes");

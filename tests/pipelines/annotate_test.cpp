@@ -40,6 +40,15 @@ std::set<Stop> cds_stops(const std::vector<genomics::Feature>& features) {
   return stops;
 }
 
+// The first `len_bp` bases of phage lambda (examples/lambda.fa), without line breaks.
+std::string lambda_bases(size_t len_bp) {
+  const std::string lambda = test::read_file(fixture("examples/lambda.fa"));
+  std::string bases;
+  for (char c : lambda.substr(lambda.find('\n') + 1))
+    if (c != '\n' && bases.size() < len_bp) bases += c;
+  return bases;
+}
+
 // The first kSliceBp bases of phage lambda as FASTA, and its CDS lying wholly inside them as GFF3
 // (from the GenBank file): small enough for the sanitizer builds, real genes all the same.
 constexpr int64_t kSliceBp = 12000;
@@ -183,11 +192,7 @@ TEST(TrainHead, GffNamingAContigAbsentFromTheFastaIsAnError) {
 // out; a record name given twice is an error (gene IDs would repeat) and leaves no output.
 TEST(Annotate, EmptyRecordsAndRepeatedNames) {
   TempDir dir;
-  const std::string lambda = test::read_file(fixture("examples/lambda.fa"));
-  std::string bases;
-  for (char c : lambda.substr(lambda.find('\n') + 1))
-    if (c != '\n' && bases.size() < 3000) bases += c;
-  bases += '\n';
+  const std::string bases = lambda_bases(3000) + '\n';
   test::write_file(dir / "in.fa", ">empty\n>piece\n" + bases);
   AnnotateOptions o;
   o.input = (dir / "in.fa").string();
@@ -217,10 +222,7 @@ TEST(Annotate, EmptyRecordsAndRepeatedNames) {
 // missing, of another genome or without a value for a base are errors that name the file.
 TEST(Annotate, FromTracksCallsGenesAgainWithoutTheModel) {
   TempDir dir;
-  const std::string lambda = test::read_file(fixture("examples/lambda.fa"));
-  std::string bases;
-  for (char c : lambda.substr(lambda.find('\n') + 1))
-    if (c != '\n' && bases.size() < 6000) bases += c;
+  const std::string bases = lambda_bases(6000);
   test::write_file(dir / "in.fa", ">piece\n" + bases + "\n");
   AnnotateOptions o;
   o.input = (dir / "in.fa").string();
