@@ -94,43 +94,35 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
   cmd->add_option("--max-overlap", o.genes_options.max_overlap_bp,
                   cat("largest overlap between two called genes (default: ", o.genes_options.max_overlap_bp, " bp)"))
       ->type_name("BP");
-  state->final_pass_opts.emplace_back(
-      cmd->add_option(
-             "--min-score", o.genes_options.min_score,
-             cat("final pass: call a gene only when its score exceeds this (default: ", o.genes_options.min_score,
-                 "; one pass: ", pipelines::first_pass_gene_caller().min_score, ")"))
-          ->type_name("S"),
-      &pipelines::GeneCallerOptions::min_score);
-  state->final_pass_opts.emplace_back(
-      cmd->add_option(
-             "--head-weight", o.genes_options.head_weight,
-             cat("final pass: weight of the summed per-base coding log-odds in a gene's score (default: ",
-                 o.genes_options.head_weight, "; one pass: ", pipelines::first_pass_gene_caller().head_weight, ")"))
-          ->type_name("W"),
-      &pipelines::GeneCallerOptions::head_weight);
-  state->final_pass_opts.emplace_back(
-      cmd->add_option(
-             "--length-weight", o.genes_options.length_weight,
-             cat("final pass: weight of the ORF-length log-odds (no stop codon over the gene against random sequence "
-                 "of the contig's composition) (default: ",
-                 o.genes_options.length_weight, "; one pass: ", pipelines::first_pass_gene_caller().length_weight, ")"))
-          ->type_name("W"),
-      &pipelines::GeneCallerOptions::length_weight);
-  state->final_pass_opts.emplace_back(
-      cmd->add_option(
-             "--coding-floor", o.genes_options.coding_floor,
-             cat("final pass: a gene's coding score is at least this share of its ORF-length term (default: ",
-                 o.genes_options.coding_floor, "; one pass: ", pipelines::first_pass_gene_caller().coding_floor, ")"))
-          ->type_name("F"),
-      &pipelines::GeneCallerOptions::coding_floor);
-  state->final_pass_opts.emplace_back(
-      cmd->add_option("--length-offset", o.genes_options.length_offset_codons,
-                      cat("final pass: the ORF-length term counts the codons beyond this many (shorter open frames "
-                          "count against a gene) (default: ",
-                          o.genes_options.length_offset_codons,
-                          "; one pass: ", pipelines::first_pass_gene_caller().length_offset_codons, ")"))
-          ->type_name("CODONS"),
-      &pipelines::GeneCallerOptions::length_offset_codons);
+  // Final-pass settings: the help gives both defaults; --no-self-train resets those not given.
+  const auto final_pass_option = [&](const char* name, double pipelines::GeneCallerOptions::*field,
+                                     const std::string& what, const char* value_name) {
+    state->final_pass_opts.emplace_back(
+        cmd->add_option(name, o.genes_options.*field,
+                        cat("final pass: ", what, " (default: ", o.genes_options.*field,
+                            "; one pass: ", pipelines::first_pass_gene_caller().*field, ")"))
+            ->type_name(value_name),
+        field);
+  };
+  final_pass_option("--min-score", &pipelines::GeneCallerOptions::min_score,
+                    "a gene is worth its score less this (called above it; down to S - 2 x the operon weight next to "
+                    "close genes on its strand)",
+                    "S");
+  final_pass_option("--head-weight", &pipelines::GeneCallerOptions::head_weight,
+                    "weight of the summed per-base coding log-odds in a gene's score", "W");
+  final_pass_option("--length-weight", &pipelines::GeneCallerOptions::length_weight,
+                    "weight of the ORF-length log-odds (no stop codon over the gene against random sequence of the "
+                    "contig's composition)",
+                    "W");
+  final_pass_option("--coding-floor", &pipelines::GeneCallerOptions::coding_floor,
+                    "a gene's coding score is at least this share of its ORF-length term", "F");
+  final_pass_option("--length-offset", &pipelines::GeneCallerOptions::length_offset_codons,
+                    "the ORF-length term counts the codons beyond this many (shorter open frames count against a gene)",
+                    "CODONS");
+  final_pass_option("--operon-weight", &pipelines::GeneCallerOptions::operon_weight,
+                    "gain of consecutive genes on one strand up to 60 bp apart (up to 2x this), loss at a change of "
+                    "strand or a gap over 180 bp",
+                    "W");
   cmd->add_flag(
       "--no-self-train", state->no_self_train,
       "one gene-calling pass: do not learn the genome's own codon and start statistics from the first pass's genes");

@@ -319,8 +319,8 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   const GeneCallerOptions& used = o.self_train && !second_pass ? first_pass : o.genes_options;
   pragmas.push_back(cat("strand-gene-caller head_weight=", used.head_weight, " length_weight=", used.length_weight,
                         " length_offset=", used.length_offset_codons, " coding_floor=", used.coding_floor,
-                        " min_score=", used.min_score, " max_overlap=", used.max_overlap_bp,
-                        " min_gene_len=", used.min_gene_len_bp, " self_train=", self_train_note));
+                        " min_score=", used.min_score, " operon_weight=", used.operon_weight, " max_overlap=",
+                        used.max_overlap_bp, " min_gene_len=", used.min_gene_len_bp, " self_train=", self_train_note));
   genomics::Gff3Writer gff(gff_out);
   gff.write_header(contigs, pragmas);
   for (const Item& item : done) {

@@ -39,7 +39,8 @@ inline GeneCallerOptions annotate_gene_caller_defaults() {
   o.length_weight = 24.0;
   o.length_offset_codons = 80.0;
   o.coding_floor = 0.25;
-  o.min_score = 100.0;
+  o.min_score = 95.0;
+  o.operon_weight = 12.0;
   return o;
 }
 inline constexpr double kDefaultHexamerWeight = 8.0;

@@ -123,7 +123,7 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
   double best_shorter = -std::numeric_limits<double>::infinity();
   for (size_t k = all.size(); k > 0; --k) {
     const GeneCall& c = all[k - 1];
-    if (c.score > options.min_score && c.score >= best_shorter) {
+    if (c.score > options.min_score - 2.0 * options.operon_weight && c.score >= best_shorter) {
       if (!front.empty() && c.score == best_shorter) front.pop_back();  // equal: the longer one
       front.push_back(c);
       best_shorter = c.score;
@@ -134,39 +134,63 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
   out.insert(out.end(), front.begin(), front.end());
 }
 
-// Maximum-score subset of `cands` with pairwise overlaps <= max_overlap_bp (see the header
-// for why this recursion is exact when every gene is longer than max_overlap_bp).
-std::vector<GeneCall> select_genes(std::vector<GeneCall> cands, int64_t max_overlap_bp) {
+// The transition term between two consecutive genes of a selection, `a` ending first (see
+// GeneCallerOptions::operon_weight).
+double transition_term(const GeneCall& a, const GeneCall& b, double weight) {
+  if (weight == 0.0) return 0.0;
+  if (a.strand != b.strand) return -weight;
+  // From the first base of the upstream gene's stop codon to the first base of the downstream
+  // gene's start codon, in transcription order: on + from a's stop to b's start, on - from b's
+  // stop to a's start; both are b.beg0 + 3 - a.end0.
+  const int64_t d = b.beg0 + 3 - a.end0;
+  const int64_t dist = d < 0 ? -d : d;
+  const bool overlap = d <= 2;
+  if ((dist <= kOperonDistBp && !overlap) || 4 * dist < kOperonDistBp)
+    return (2.0 - static_cast<double>(dist) / kOperonDistBp) * weight;
+  if (dist > 3 * kOperonDistBp) return -weight;
+  return 0.0;
+}
+
+// Best subset of `cands` with pairwise overlaps <= max_overlap_bp: each gene is worth its score
+// minus min_score, plus the transition term from the gene before it (see the header for the
+// recursion and why it is exact when every gene is longer than max_overlap_bp).
+std::vector<GeneCall> select_genes(std::vector<GeneCall> cands, const GeneCallerOptions& options) {
   std::sort(cands.begin(), cands.end(), [](const GeneCall& a, const GeneCall& b) {
     if (a.end0 != b.end0) return a.end0 < b.end0;
     if (a.beg0 != b.beg0) return a.beg0 < b.beg0;
     return a.strand == Strand::kForward && b.strand == Strand::kReverse;
   });
   const size_t n = cands.size();
+  const double w = options.operon_weight;
+  constexpr size_t kNone = std::numeric_limits<size_t>::max();
   std::vector<int64_t> ends(n);
   for (size_t j = 0; j < n; ++j) ends[j] = cands[j].end0;
-  // best[j] = best total over the first j candidates; pred[j] = how many candidates end early
-  // enough to go with candidate j.
-  std::vector<double> best(n + 1, 0.0);
-  std::vector<size_t> pred(n);
-  std::vector<bool> take(n, false);
+  // total[j]: the best selection whose last gene (by end) is j; back[j] the gene before it.
+  // prefix[k]: the index of the best total[] among the first k candidates (kNone if none).
+  std::vector<double> total(n);
+  std::vector<size_t> back(n, kNone), prefix(n + 1, kNone);
   for (size_t j = 0; j < n; ++j) {
-    const int64_t limit_end0 = cands[j].beg0 + max_overlap_bp;
-    pred[j] = static_cast<size_t>(std::upper_bound(ends.begin(), ends.end(), limit_end0) - ends.begin());
-    STRAND_ASSERT(pred[j] <= j, "gene of ", cands[j].len_bp(), " bp not longer than the allowed overlap");
-    const double with = best[pred[j]] + cands[j].score;
-    take[j] = with > best[j];
-    best[j + 1] = take[j] ? with : best[j];
+    const GeneCall& g = cands[j];
+    const auto pred =
+        static_cast<size_t>(std::upper_bound(ends.begin(), ends.end(), g.beg0 + options.max_overlap_bp) - ends.begin());
+    STRAND_ASSERT(pred <= j, "gene of ", g.len_bp(), " bp not longer than the allowed overlap");
+    double best = 0.0;  // j first
+    size_t from = kNone;
+    if (prefix[pred] != kNone && total[prefix[pred]] - w > best) best = total[prefix[pred]] - w, from = prefix[pred];
+    if (w != 0.0)
+      // Genes ending near j's start (d <= 3 x kOperonDistBp) may gain more than the penalty.
+      for (size_t i = pred; i > 0 && ends[i - 1] + 3 * kOperonDistBp - 3 >= g.beg0; --i) {
+        const double v = total[i - 1] + transition_term(cands[i - 1], g, w);
+        if (v > best) best = v, from = i - 1;
+      }
+    total[j] = g.score - options.min_score + best;
+    back[j] = from;
+    prefix[j + 1] = prefix[j] == kNone || total[j] > total[prefix[j]] ? j : prefix[j];
   }
   std::vector<GeneCall> chosen;
-  for (size_t j = n; j > 0;) {
-    if (take[j - 1]) {
-      chosen.push_back(cands[j - 1]);
-      j = pred[j - 1];
-    } else {
-      --j;
-    }
-  }
+  size_t j = prefix[n];
+  if (j != kNone && total[j] <= 0.0) j = kNone;
+  for (; j != kNone; j = back[j]) chosen.push_back(cands[j]);
   return chosen;
 }
 
@@ -237,11 +261,13 @@ void GeneCallerOptions::validate() const {
                                                     {"other start prior", other_start_prior},
                                                     {"edge start prior", edge_start_prior},
                                                     {"coding floor", coding_floor},
-                                                    {"length offset", length_offset_codons}};
+                                                    {"length offset", length_offset_codons},
+                                                    {"operon weight", operon_weight}};
   for (const auto& [what, value] : numbers)
     if (!std::isfinite(value)) fail("gene caller: ", what, " is not a finite number");
   if (coding_floor < 0) fail("gene caller: coding floor ", coding_floor, " is negative");
   if (length_offset_codons < 0) fail("gene caller: length offset ", length_offset_codons, " codons is negative");
+  if (operon_weight < 0) fail("gene caller: operon weight ", operon_weight, " is negative");
 }
 
 std::vector<GeneCall> call_genes(std::string_view seq, std::span<const Orf> orfs, const CodingLogOdds& log_odds,
@@ -264,7 +290,7 @@ std::vector<GeneCall> call_genes(std::string_view seq, std::span<const Orf> orfs
     const double codon_bonus = options.length_weight * -std::log1p(-std::min(p, 0.999));
     start_candidates(seq, orf, o, log_odds, options, codon_bonus, scratch, cands);
   }
-  std::vector<GeneCall> genes = select_genes(std::move(cands), options.max_overlap_bp);
+  std::vector<GeneCall> genes = select_genes(std::move(cands), options);
   std::sort(genes.begin(), genes.end(), [](const GeneCall& a, const GeneCall& b) {
     if (a.beg0 != b.beg0) return a.beg0 < b.beg0;
     if (a.end0 != b.end0) return a.end0 < b.end0;

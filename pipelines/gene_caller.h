@@ -19,16 +19,23 @@
 // start outscores (ties keep the longer gene), so a gene whose best start would overlap a
 // neighbour too much can still be called from a later start.
 //
-// Selection. Candidates scoring above min_score (and whose gene is at least
-// min_gene_len_bp long) are candidates; a weighted-interval dynamic programme then picks the
-// set of maximum total score in which no two genes overlap by more than max_overlap_bp,
-// in O(n log n). Exactness needs min_gene_len_bp > max_overlap_bp (validated): sorted by end,
-// gene i (e_i <= e_j) is compatible with j exactly when e_i <= b_j + max_overlap (a gene
-// nested inside another would overlap it by its whole length, > max_overlap), so the genes
-// compatible with j are a prefix of the order; and along a chain of pairwise-consecutive
+// Selection. Each candidate is worth its score minus min_score, plus a transition term that
+// depends on the gene called just before it (operon_weight: close genes on one strand, as in
+// operons, gain; a change of strand or a long gap costs), so a gene in a run of close genes on
+// its strand can be called a little below min_score and an isolated one needs a little more.
+// Candidates scoring above min_score - 2 x operon_weight (the largest gain) whose gene is at
+// least min_gene_len_bp long enter a dynamic programme over genes sorted by end: the best
+// selection ending with gene j is j's worth plus the best of (nothing before it; the best
+// selection among the genes compatible with j, less operon_weight; each compatible gene that
+// ends close to j's start, with its own transition term), which picks the set of maximum total
+// worth in which no two genes overlap by more than max_overlap_bp, in O(n log n + n x genes
+// ending near a start). Exactness needs min_gene_len_bp > max_overlap_bp (validated): sorted
+// by end, gene i (e_i <= e_j) is compatible with j exactly when e_i <= b_j + max_overlap (a
+// gene nested inside another would overlap it by its whole length, > max_overlap), so the
+// genes compatible with j are a prefix of the order; and along a chain of pairwise-consecutive
 // compatible genes a < b < c < ..., e_a <= b_b + M and b_b = e_b - len_b <= b_c + M - len_b
 // < b_c give e_a < b_c + M, and so on down the chain, so every pair of the chain is
-// compatible. The usual "best with j / best without j" recursion is therefore exact.
+// compatible. A recursion over the gene before j is therefore exact.
 #pragma once
 
 #include <array>
@@ -50,6 +57,9 @@ inline constexpr double kGtgStartPrior = -1.0;
 inline constexpr double kTtgStartPrior = -2.0;
 inline constexpr double kOtherStartPrior = -3.0;  // the table's other starts: CTG, ATT, ...
 inline constexpr double kEdgeStartPrior = 0.0;    // 5'-open genes starting at a contig edge/gap
+// Genes on one strand this close (stop codon to the next start codon) are operon-like
+// neighbours (GeneCallerOptions::operon_weight); three times as far is a long gap.
+inline constexpr int64_t kOperonDistBp = 60;
 
 // Per-base coding log-odds of one contig. lo[s][k][i], s = 0 for the + strand and 1 for the
 // − strand, k = 0, 1, 2 the codon position counted in transcription direction (on − from the
@@ -83,7 +93,9 @@ StartCodonKind start_codon_kind(std::string_view seq, genomics::Strand strand, i
 struct GeneCallerOptions {
   int64_t min_gene_len_bp = 90;  // start through stop inclusive
   int64_t max_overlap_bp = 60;   // largest overlap allowed between two called genes
-  double min_score = 0.0;        // a candidate must score strictly above this
+  // A gene is worth its score minus this in the selection: called above it (or, by the
+  // operon term, down to min_score - 2 x operon_weight next to close genes on its strand).
+  double min_score = 0.0;
   // Score = head_weight x summed coding log-odds + length_weight x ORF-length log-odds + start
   // prior. The per-base log-odds are not independent (neighbouring bases share context), so
   // their sum overstates the evidence; the weight scales it. The ORF-length term is the log
@@ -106,6 +118,13 @@ struct GeneCallerOptions {
   double ttg_prior = kTtgStartPrior;
   double other_start_prior = kOtherStartPrior;
   double edge_start_prior = kEdgeStartPrior;
+  // Weight of the transition term between consecutive genes of a selection (as Prodigal's
+  // intergenic term): genes on one strand whose stop codon and next start codon (first bases,
+  // transcription order) lie d bases apart gain (2 - |d| / kOperonDistBp) x operon_weight when
+  // |d| <= kOperonDistBp and they do not overlap, or |d| < kOperonDistBp / 4 (the 1- and 4-base
+  // overlaps of translationally coupled genes); genes on opposite strands, or farther apart
+  // than 3 x kOperonDistBp, lose operon_weight. 0 = every selection scored by its genes alone.
+  double operon_weight = 0.0;
 
   // Throws strand::Error naming the bad option (negative lengths or offsets, min_gene_len_bp
   // <= max_overlap_bp, non-finite numbers).

@@ -272,6 +272,46 @@ TEST(GeneCaller, MinScoreThreshold) {
   EXPECT_TRUE(call_genes(seq, orfs, CodingLogOdds::zeros(500), kCode11, GeneCallerOptions{}).empty());
 }
 
+// The operon term: a weak gene just after a strong one on its strand is called below the
+// threshold, not on the other strand; a weak gene alone between genes of the other strand
+// needs more than the threshold.
+TEST(GeneCaller, OperonWeightFavoursCloseGenesOnOneStrand) {
+  const auto calls_with = [](Strand second, double operon_weight) {
+    // A + [100, 400) worth 50; B [420, 720) scoring min_score - 5; d = 420 + 3 - 400 = 23 bp.
+    const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(second, 420, 720)};
+    const std::string seq = contig_for(1000, orfs);
+    CodingLogOdds lo = CodingLogOdds::zeros(1000);
+    plant(lo, Strand::kForward, 100, 400, 150.0f / 297);
+    plant(lo, second, 420, 720, 95.0f / 297);
+    GeneCallerOptions options;
+    options.min_score = 100;
+    options.operon_weight = operon_weight;
+    return call_genes(seq, orfs, lo, kCode11, options);
+  };
+  EXPECT_EQ(calls_with(Strand::kForward, 0.0).size(), 1u);
+  const auto operon = calls_with(Strand::kForward, 12.0);  // gain (2 - 23/60) x 12 = 19.4 > 5
+  ASSERT_EQ(operon.size(), 2u);
+  EXPECT_EQ(operon[1].beg0, 420);
+  EXPECT_NEAR(operon[1].score, 95.0, 1e-3);                  // the gene's own score is reported
+  EXPECT_EQ(calls_with(Strand::kReverse, 12.0).size(), 1u);  // other strand: loses 12
+
+  // C − [2000, 2300) worth +5 between A + [100, 400) and D + [4000, 4300), both far.
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(Strand::kReverse, 2000, 2300),
+                                 make_orf(Strand::kForward, 4000, 4300)};
+  const std::string seq = contig_for(5000, orfs);
+  CodingLogOdds lo = CodingLogOdds::zeros(5000);
+  plant(lo, Strand::kForward, 100, 400, 150.0f / 297);
+  plant(lo, Strand::kReverse, 2000, 2300, 105.0f / 297);
+  plant(lo, Strand::kForward, 4000, 4300, 150.0f / 297);
+  GeneCallerOptions options;
+  options.min_score = 100;
+  EXPECT_EQ(call_genes(seq, orfs, lo, kCode11, options).size(), 3u);
+  options.operon_weight = 4;  // two switches (-8) instead of one long gap (-4): 5 - 4 > 0
+  EXPECT_EQ(call_genes(seq, orfs, lo, kCode11, options).size(), 3u);
+  options.operon_weight = 6;  // 5 - 6 < 0
+  EXPECT_EQ(call_genes(seq, orfs, lo, kCode11, options).size(), 2u);
+}
+
 // The coding floor: a long ORF with negative coding evidence scores at least coding_floor x its
 // length term, so it can be called on its length; without the floor it is not.
 TEST(GeneCaller, CodingFloorLetsLongOrfsScoreOnTheirLength) {
@@ -402,7 +442,7 @@ TEST(GeneCaller, BadInputsAreErrors) {
                      {"strand -", "codon position 3", "50 values"});
 }
 
-// The DP against exhaustive search over random candidate sets.
+// The DP against exhaustive search over random candidate sets, with and without the operon term.
 TEST(GeneCaller, DpMatchesExhaustiveSearch) {
   std::mt19937 rng(2024);
   const int64_t len = 1200;
@@ -423,6 +463,8 @@ TEST(GeneCaller, DpMatchesExhaustiveSearch) {
     options.min_gene_len_bp = 30;
     options.max_overlap_bp = static_cast<int64_t>(rng() % 30);
     options.other_start_prior = 0.0;
+    options.min_score = trial % 3 == 0 ? 0.0 : static_cast<double>(rng() % 50) / 10;      // 0..4.9
+    options.operon_weight = trial % 2 == 0 ? 0.0 : static_cast<double>(rng() % 30) / 10;  // 0..2.9
     // Candidate scores computed directly.
     std::vector<double> score(orfs.size());
     for (size_t k = 0; k < orfs.size(); ++k) {
@@ -437,30 +479,53 @@ TEST(GeneCaller, DpMatchesExhaustiveSearch) {
     auto overlap = [&](size_t a, size_t b) {
       return std::max<int64_t>(0, std::min(orfs[a].end0, orfs[b].end0) - std::max(orfs[a].beg0, orfs[b].beg0));
     };
+    // The operon term between consecutive genes a, b (b ends later), from the stop codon of
+    // the upstream gene to the start codon of the downstream one in transcription order.
+    const double w = options.operon_weight;
+    auto transition = [&](size_t a, size_t b) {
+      if (orfs[a].strand != orfs[b].strand) return -w;
+      const int64_t d = orfs[a].strand == Strand::kForward ? orfs[b].beg0 - (orfs[a].end0 - 3)
+                                                           : (orfs[b].beg0 + 2) - (orfs[a].end0 - 1);
+      const int64_t dist = std::abs(d);
+      if ((dist <= 60 && d > 2) || dist < 15) return (2.0 - static_cast<double>(dist) / 60) * w;
+      return dist > 180 ? -w : 0.0;
+    };
+    // A selection's worth: scores less min_score plus the terms between genes in end order.
+    auto worth = [&](std::vector<size_t> genes) {
+      std::sort(genes.begin(), genes.end(), [&](size_t a, size_t b) {
+        if (orfs[a].end0 != orfs[b].end0) return orfs[a].end0 < orfs[b].end0;
+        if (orfs[a].beg0 != orfs[b].beg0) return orfs[a].beg0 < orfs[b].beg0;
+        return orfs[a].strand == Strand::kForward && orfs[b].strand == Strand::kReverse;
+      });
+      double total = 0;
+      for (size_t k = 0; k < genes.size(); ++k)
+        total += score[genes[k]] - options.min_score + (k > 0 ? transition(genes[k - 1], genes[k]) : 0.0);
+      return total;
+    };
     double best = 0;
     for (uint32_t mask = 0; mask < (1u << orfs.size()); ++mask) {
-      double total = 0;
+      std::vector<size_t> genes;
       bool ok = true;
       for (size_t a = 0; a < orfs.size() && ok; ++a) {
         if (!(mask >> a & 1)) continue;
-        if (score[a] <= 0) ok = false;
-        total += score[a];
+        if (score[a] <= options.min_score - 2 * w) ok = false;  // not a candidate
+        genes.push_back(a);
         for (size_t b = a + 1; b < orfs.size() && ok; ++b)
           if ((mask >> b & 1) && overlap(a, b) > options.max_overlap_bp) ok = false;
       }
-      if (ok) best = std::max(best, total);
+      if (ok) best = std::max(best, worth(genes));
     }
     const auto calls = call_genes(seq, orfs, lo, kCode11, options);
-    double total = 0;
+    std::vector<size_t> called;
     for (size_t a = 0; a < calls.size(); ++a) {
-      total += calls[a].score;
+      called.push_back(calls[a].orf_index);
       EXPECT_NEAR(calls[a].score, score[calls[a].orf_index], 1e-3);
       for (size_t b = a + 1; b < calls.size(); ++b) {
         const int64_t ov = std::min(calls[a].end0, calls[b].end0) - std::max(calls[a].beg0, calls[b].beg0);
         EXPECT_LE(ov, options.max_overlap_bp) << "trial " << trial;
       }
     }
-    EXPECT_NEAR(total, best, 1e-3) << "trial " << trial;
+    EXPECT_NEAR(worth(called), best, 1e-3) << "trial " << trial;
   }
 }
 
