@@ -38,6 +38,12 @@ class GeneticCode {
     const int b = base_code(seq[static_cast<size_t>(pos0)]);
     return reverse && b < 4 ? complement_code(b) : b;
   }
+  // The code of the base `offset` bases downstream of pos0 in transcription order (upstream for
+  // a negative offset): seq[pos0 + offset], or on the reverse strand the complement of
+  // seq[pos0 - offset]; 4 as base_code_at gives it.
+  static int base_code_along(std::string_view seq, int64_t pos0, int64_t offset, bool reverse) {
+    return base_code_at(seq, reverse ? pos0 - offset : pos0 + offset, reverse);
+  }
   // 0..63 for a codon of ACGTU (either case), kUnknownCodon otherwise. Reads codon3[0..2].
   static int codon_index(const char* codon3) {
     const int b1 = base_code(codon3[0]), b2 = base_code(codon3[1]), b3 = base_code(codon3[2]);

@@ -221,9 +221,8 @@ void CodingLogOdds::validate(int64_t contig_len_bp) const {
 }
 
 StartCodonKind start_codon_kind(std::string_view seq, Strand strand, int64_t start_pos0) {
-  const bool forward = strand == Strand::kForward;
   const auto code = [&](int k) {
-    return genomics::GeneticCode::base_code_at(seq, forward ? start_pos0 + k : start_pos0 - k, !forward);
+    return genomics::GeneticCode::base_code_along(seq, start_pos0, k, strand == Strand::kReverse);
   };
   // xTG: T = 0, G = 3 (GeneticCode::base_code); the first base tells ATG (A = 2), GTG (3), TTG (0).
   if (code(1) != 0 || code(2) != 3) return StartCodonKind::kOther;

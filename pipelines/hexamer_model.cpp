@@ -12,7 +12,7 @@ namespace {
 int hexamer_at(std::string_view seq, int64_t pos0, int strand) {
   int h = 0;
   for (int k = 0; k < 6; ++k) {
-    const int b = genomics::GeneticCode::base_code_at(seq, strand == 0 ? pos0 + k : pos0 - k, strand == 1);
+    const int b = genomics::GeneticCode::base_code_along(seq, pos0, k, strand == 1);
     if (b > 3) return -1;
     h = h * 4 + b;
   }

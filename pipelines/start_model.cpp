@@ -22,8 +22,7 @@ constexpr int kContextOffsets[kStartContextPositions] = {-3, -2, -1, 3};
 // Base code (T C A G = 0-3, else 4) at `offset` from the start codon's first base, read in
 // transcription order (complemented on −); 4 off the contig.
 int base_at(std::string_view seq, Strand strand, int64_t pos0, int offset) {
-  const bool forward = strand == Strand::kForward;
-  return genomics::GeneticCode::base_code_at(seq, forward ? pos0 + offset : pos0 - offset, !forward);
+  return genomics::GeneticCode::base_code_along(seq, pos0, offset, strand == Strand::kReverse);
 }
 
 int spacer_class(int spacer) {

@@ -142,6 +142,23 @@ TEST(GeneticCode, CaseUracilAndAmbiguousBases) {
   }
 }
 
+// Bases read in transcription order from a position: forward as written, reverse leftwards
+// and complemented; off the sequence and non-ACGTU bytes are 4.
+TEST(GeneticCode, BaseCodeAlongReadsInTranscriptionOrder) {
+  const std::string_view seq = "ACGTN";
+  // Forward from A (pos 0): A C G T N.
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 0, 0, false), 2);   // A
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 0, 2, false), 3);   // G
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 0, 4, false), 4);   // N
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 0, -1, false), 4);  // off the start
+  // Reverse from T (pos 3): complement of T G C A = A C G T.
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 3, 0, true), 2);   // A
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 3, 1, true), 1);   // C
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 3, 3, true), 0);   // T
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 3, 4, true), 4);   // off the start
+  EXPECT_EQ(GeneticCode::base_code_along(seq, 3, -1, true), 4);  // N upstream
+}
+
 TEST(GeneticCode, TranslateSequence) {
   const GeneticCode& t11 = GeneticCode::ncbi(11);
   EXPECT_EQ(t11.translate("ATGAAATAG", true), "MK*");
