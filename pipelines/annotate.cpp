@@ -266,7 +266,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
     int64_t first_genes = 0;
     for (const auto& c : first) first_genes += static_cast<int64_t>(c.size());
     const HexamerModel hexamers = train_hexamer_model(seqs, first);
-    second_pass = hexamers.training_genes >= kMinSelfTrainGenes;
+    second_pass = hexamers.training_genes >= o.min_self_train_genes;
     if (second_pass) {
       log_info("annotate", "first pass ", first_genes, " genes, ", hexamers.training_genes,
                " of them complete and >= ", kHexamerTrainingMinLenBp, " bp to learn the genome's statistics from");
@@ -298,9 +298,9 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
       self_train_note = cat("rounds=", kSelfTrainRounds, " hexamer_weight=", o.hexamer_weight,
                             " start_weight=", o.start_weight, " first_pass_training_genes=", hexamers.training_genes);
     } else {
-      self_train_note = cat("skipped (", hexamers.training_genes, " training genes < ", kMinSelfTrainGenes, ")");
-      log_info("annotate", "first pass ", first_genes, " genes, ", hexamers.training_genes, " of them complete and >= ",
-               kHexamerTrainingMinLenBp, " bp: too few (< ", kMinSelfTrainGenes,
+      self_train_note = cat("skipped (", hexamers.training_genes, " training genes < ", o.min_self_train_genes, ")");
+      log_info("annotate", "first pass ", first_genes, " genes, ", hexamers.training_genes,
+               " of them complete and >= ", kHexamerTrainingMinLenBp, " bp: too few (< ", o.min_self_train_genes,
                ") to learn the genome's codon statistics; the first pass is the result");
     }
   }

@@ -74,6 +74,9 @@ struct AnnotateOptions {
   // Weight of the genome's own start-site log-likelihood ratios (start_model.h) in the
   // self-training passes; 0 = the fixed start-codon priors alone.
   double start_weight = kDefaultStartWeight;
+  // Fewest complete first-pass genes of >= kHexamerTrainingMinLenBp to self-train from (library
+  // callers and tests; the CLI keeps kMinSelfTrainGenes).
+  int64_t min_self_train_genes = kMinSelfTrainGenes;
   TilingOptions tiling;
   std::vector<genomics::Region> regions;
   ComputeOptions compute;
@@ -99,6 +102,8 @@ struct AnnotateOptions {
       fail("invalid --hexamer-weight ", hexamer_weight, ": must be a finite number >= 0");
     if (!(start_weight >= 0) || !std::isfinite(start_weight))
       fail("invalid --start-weight ", start_weight, ": must be a finite number >= 0");
+    if (min_self_train_genes < 1)
+      fail("invalid minimum of self-training genes ", min_self_train_genes, ": must be >= 1");
     tiling.validate();
     compute.validate();
     check_regions_need_index(regions, {input});
