@@ -17,7 +17,7 @@ struct AnnotateState {
   std::string track_format = "bigwig", window, overlap;
   CLI::Option* track_format_opt = nullptr;
   // The final pass's scoring options (--min-score, --head-weight, ...) and the setting each fills:
-  // with --no-self-train, those not given take the first pass's value.
+  // with --no-self-train, those given set the one pass (the first pass) instead.
   std::vector<std::pair<CLI::Option*, double pipelines::GeneCallerOptions::*>> final_pass_opts;
   CLI::Option* hexamer_opt = nullptr;
   CLI::Option* start_weight_opt = nullptr;
@@ -42,12 +42,10 @@ int run_annotate_command(AnnotateState& s, const Invocation& invocation) {
   if (!s.overlap.empty()) o.tiling.overlap = parse_base_count(s.overlap, "--overlap");
   o.write_provenance = !s.no_version;
   o.self_train = !s.no_self_train;
-  // One pass (--no-self-train): the first pass's settings, unless given.
-  if (!o.self_train) {
-    const pipelines::GeneCallerOptions one = pipelines::first_pass_gene_caller();
+  // One pass (--no-self-train) is the first pass: the scoring options given set it.
+  if (!o.self_train)
     for (const auto& [opt, field] : s.final_pass_opts)
-      if (opt->count() == 0) o.genes_options.*field = one.*field;
-  }
+      if (opt->count() > 0) o.first_pass.*field = o.genes_options.*field;
   if (!o.self_train && s.hexamer_opt->count() > 0) fail("--hexamer-weight has no effect with --no-self-train");
   if (!o.self_train && s.start_weight_opt->count() > 0) fail("--start-weight has no effect with --no-self-train");
   o.command_line = invocation.command_line;

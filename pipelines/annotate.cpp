@@ -240,7 +240,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                 }
                 item->log_odds = coding_log_odds(head, probs, len);
                 item->orfs = genomics::find_orfs(seq, orf_options);
-                item->calls = call_genes(seq, item->orfs, item->log_odds, code, o.self_train ? first_pass : o.genes_options);
+                item->calls = call_genes(seq, item->orfs, item->log_odds, code, first_pass);
                 if (!track_outs.empty()) {
                   for (float& p : probs) p = std::round(p / kTrackStep) * kTrackStep;
                   item->probs = std::move(probs);
@@ -316,7 +316,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   }
   pragmas.push_back(cat("strand-model ", folder, " sha256=", weights.checksum));
   pragmas.push_back(cat("strand-head ", head_path, " mode=", mode, " transl_table=", o.genetic_code));
-  const GeneCallerOptions& used = o.self_train && !second_pass ? first_pass : o.genes_options;
+  const GeneCallerOptions& used = second_pass ? o.genes_options : first_pass;
   pragmas.push_back(cat("strand-gene-caller head_weight=", used.head_weight, " length_weight=", used.length_weight,
                         " length_offset=", used.length_offset_codons, " coding_floor=", used.coding_floor,
                         " min_score=", used.min_score, " operon_weight=", used.operon_weight, " max_overlap=",

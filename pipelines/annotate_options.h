@@ -64,7 +64,8 @@ struct AnnotateOptions {
   std::string proteins;   // -a: protein translations (FASTA); empty = none
   std::string genes;      // -d: gene nucleotide sequences (FASTA); empty = none
   int genetic_code = 11;  // -g: translation table for -a and start/stop codons
-  // The first pass's scoring (its gene length and overlap bounds are genes_options').
+  // The first pass's scoring, also the one pass without self-training (its gene length and
+  // overlap bounds are genes_options').
   GeneCallerOptions first_pass = first_pass_gene_caller();
   GeneCallerOptions genes_options = annotate_gene_caller_defaults();  // the final pass: --min-score, ...
   // Second gene-calling pass with the genome's own codon-pair statistics learned from the first

@@ -265,6 +265,31 @@ TEST(Cli, RegionsFileIsRead) {
   expect_error("score -f ref.fa -R '" + (tmp / "empty.bed").string() + "' in.vcf.gz", {"-R", "empty.bed"});
 }
 
+// --no-self-train makes the first pass the only one: its settings, unless given on the command
+// line (the final-pass options then set that pass); self-training options are refused.
+TEST(Cli, AnnotateOnePassTakesTheFirstPassSettings) {
+  TempDir tmp;
+  const std::string lambda = read_file(fixture("examples/lambda.fa"));
+  const size_t body = lambda.find('\n') + 1;
+  write_file(tmp / "g.fa", ">piece\n" + lambda.substr(body, 3000) + "\n");  // 2,950+ bases
+  const auto caller_pragma = [&](const std::string& options) {
+    const std::string out = (tmp / "genes.gff3").string();
+    const CommandResult r = strand(cat("annotate -q ", options, " -o '", out, "' '", (tmp / "g.fa").string(), "'"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string text = read_file(out);
+    const size_t at = text.find("#!strand-gene-caller");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  const std::string one = caller_pragma("--no-self-train");
+  for (const char* setting : {"head_weight=0.1 ", "length_weight=0 ", "length_offset=0 ", "min_score=20 ",
+                              "operon_weight=0 ", "self_train=off"})
+    EXPECT_TRUE(contains(one, setting)) << setting << " not in " << one;
+  const std::string given = caller_pragma("--no-self-train --min-score 55 --length-offset 7 --operon-weight 3");
+  for (const char* setting : {"head_weight=0.1 ", "length_offset=7 ", "min_score=55 ", "operon_weight=3 "})
+    EXPECT_TRUE(contains(given, setting)) << setting << " not in " << given;
+  expect_error("annotate --no-self-train --hexamer-weight 4 g.fa", {"--hexamer-weight", "--no-self-train"});
+}
+
 // `strand info` on the hand-made test models (data/models-test): key<TAB>value lines on stdout.
 std::map<std::string, std::string> info_lines(const std::string& out) {
   std::map<std::string, std::string> kv;

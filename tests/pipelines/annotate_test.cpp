@@ -271,7 +271,8 @@ TEST(Annotate, FromTracksCallsGenesAgainWithoutTheModel) {
 // genes take minutes there): with the minimum lowered, lambda's slice is called again with its
 // own codon-pair and start-site statistics. The calls stay valid genes of the slice (whole
 // codons, overlaps within the bound), the pragma records the rounds, and lambda's genes are
-// still found; with the default minimum the first pass is the result.
+// still found; with the default minimum, or without self-training, the first pass is the
+// result, with the first pass's settings.
 TEST(Annotate, SelfTrainingPassesRunEndToEnd) {
   TempDir dir;
   const LambdaSlice slice(dir);
@@ -322,6 +323,17 @@ TEST(Annotate, SelfTrainingPassesRunEndToEnd) {
   self.output.path = (dir / "again.gff3").string();
   run_annotate(self);
   EXPECT_EQ(cds_stops(genomics::read_gff3(self.output.path).features), cds_stops(doc.features));
+
+  // Without self-training the one pass is the first pass, with its settings.
+  AnnotateOptions one = self;
+  one.self_train = false;
+  one.output.path = (dir / "one.gff3").string();
+  run_annotate(one);
+  const std::string one_pragma = pragma_of(one.output.path);
+  EXPECT_NE(one_pragma.find(cat("min_score=", one.first_pass.min_score, " ")), std::string::npos) << one_pragma;
+  EXPECT_NE(one_pragma.find("self_train=off"), std::string::npos) << one_pragma;
+  EXPECT_EQ(cds_stops(genomics::read_gff3(one.output.path).features),
+            cds_stops(genomics::read_gff3(o.output.path).features));  // = the skipped self-training run
 }
 
 TEST(Annotate, ModelWithoutAHeadIsAnError) {
