@@ -268,6 +268,30 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   forward(ids, out, options, 0);
 }
 
+void Backbone::run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, const HiddenPieceFn& consume,
+                             const ForwardOptions& options) {
+  STRAND_ASSERT(piece_rows > 0);
+  const auto len = static_cast<int64_t>(ids.size());
+  const int64_t width = hidden_width();
+  if (backend_.host_memory()) {
+    std::vector<float> h(static_cast<size_t>(len * width));
+    const MatF all(h.data(), len, width);
+    forward(ids, all, options, 0);
+    for (int64_t r0 = 0; r0 < len; r0 += piece_rows) consume(r0, all.row_slice(r0, std::min(piece_rows, len - r0)));
+    return;
+  }
+  std::vector<float> host(static_cast<size_t>(std::min(piece_rows, len) * width));
+  const std::function<void(ConstMatF)> pieces = [&](ConstMatF r) {
+    for (int64_t r0 = 0; r0 < len; r0 += piece_rows) {
+      const int64_t rows = std::min(piece_rows, len - r0);
+      const MatF piece(host.data(), rows, width);
+      download(r.row_slice(r0, rows), piece);
+      consume(r0, piece);
+    }
+  };
+  forward(ids, MatF(nullptr, len, width), options, 0, {}, &pieces);
+}
+
 void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out, const ForwardOptions& options,
                          std::span<const int32_t> keep) {
   const int64_t total = static_cast<int64_t>(ids.size());
@@ -348,10 +372,11 @@ Backbone::Staged Backbone::stage(std::span<const int32_t> ids, MatF out, std::sp
 }
 
 void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOptions& options, int64_t batch_seq_len,
-                       std::span<const int32_t> keep) {
+                       std::span<const int32_t> keep, const std::function<void(ConstMatF)>* resident) {
   const int64_t len = static_cast<int64_t>(ids.size());
   const int width = hidden_width();
   STRAND_ASSERT(len > 0, "empty record");
+  STRAND_ASSERT(!resident || (keep.empty() && !backend_.host_memory()), "resident output needs device memory");
   const int64_t out_rows = keep.empty() ? len : static_cast<int64_t>(keep.size());
   STRAND_ASSERT(out.rows == out_rows && out.cols == width, "output is [", out.rows, ", ", out.cols, "], expected [",
                 out_rows, ", ", width, "]");
@@ -404,7 +429,10 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
     backend_.embedding({st.keep, r, st.kept});
     if (!backend_.host_memory()) download(st.kept, out);
   } else if (!backend_.host_memory()) {
-    download(r, out);
+    if (resident)
+      (*resident)(r);
+    else
+      download(r, out);
   }
 }
 

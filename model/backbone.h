@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,14 @@ class Backbone {
   // backend with its own memory keeps R there and downloads it at the end). Token ids are
   // checked against the vocabulary (strand::Error naming the position).
   void run(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options = {});
+
+  // The same hidden states handed to `consume` in row order, at most piece_rows rows at a time
+  // (row0 = the piece's first row): a backend with its own memory downloads one piece at a time
+  // into a host buffer of piece_rows rows, so the host never holds [L, hidden_width] (on the
+  // host the whole record is R itself).
+  using HiddenPieceFn = std::function<void(int64_t row0, kernels::ConstMatF rows)>;
+  void run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, const HiddenPieceFn& consume,
+                     const ForwardOptions& options = {});
 
   // Final hidden states of many short independent sequences of one length (variant windows):
   // ids [S * seq_len], sequence s at rows s * seq_len ...; out [S * seq_len, hidden_width] in
@@ -200,8 +209,10 @@ class Backbone {
   // run() and run_batch(): batch_seq_len 0 is one record in tiles that carry the mixer state;
   // otherwise ids holds independent sequences of that length, all in one tile.
   // `keep`: as run_batch's.
+  // `resident` (a backend with its own memory, no `keep`): called with R where it lies instead
+  // of downloading R into `out`, which then only gives the shape.
   void forward(std::span<const int32_t> ids, kernels::MatF out, const ForwardOptions& options, int64_t batch_seq_len,
-               std::span<const int32_t> keep = {});
+               std::span<const int32_t> keep = {}, const std::function<void(kernels::ConstMatF)>* resident = nullptr);
   void embed(const int32_t* ids, kernels::MatF r, bool swapped);
   // Weights in the backend's memory: the host pointer itself on the host, else an uploaded copy
   // (one per host tensor, made once).

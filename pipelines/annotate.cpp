@@ -41,6 +41,9 @@ namespace {
 constexpr float kMinProbability = 1e-6f;
 // Track values are rounded to this step: runs of equal values merge, files stay small.
 constexpr float kTrackStep = 1e-3f;
+// Records longer than this go through the head a piece of hidden states at a time (host memory
+// bounded); shorter ones hold theirs whole (<= 400 MB) and let the model go before the head.
+constexpr int64_t kPiecewiseHeadMinBp = 262144;
 
 struct Item {
   genomics::SeqRecord rec;
@@ -217,7 +220,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   Progress progress("annotate", "bases");
   std::vector<Item> done;  // every contig's calls (and track values), in input order
   tbb::parallel_pipeline(
-      // Contigs in flight: one per backbone and one more (each holds its [L, 2d] features).
+      // Contigs in flight: one per backbone and one more (a short one holds its [L, 2d] features).
       (backbones ? backbones->size() : compute.threads()) + 1,
       read_records<Item>(source) &
           tbb::make_filter<std::shared_ptr<Item>, std::shared_ptr<Item>>(
@@ -227,7 +230,14 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                 const auto len = static_cast<int64_t>(seq.size());
                 if (len == 0) return item;
                 std::vector<float> probs;
-                if (backbones) {
+                if (backbones && len > kPiecewiseHeadMinBp) {
+                  // A long record: the head reads its hidden states a piece at a time while the
+                  // model is held, so the host never holds [L, 2d] (1.5 KB per base).
+                  const BackbonePool::Lease backbone = backbones->acquire();
+                  probs = head_probabilities(head, *backbone, genomics::tokenize(seq), o.tiling);
+                } else if (backbones) {
+                  // A short one: its features out, the model released, then the head, so that the
+                  // next record's model pass overlaps this one's head.
                   std::vector<float> pairs;
                   {
                     const BackbonePool::Lease backbone = backbones->acquire();

@@ -29,6 +29,9 @@ using ConstMapVec = Eigen::Map<const Eigen::VectorXf>;
 constexpr const char* kFormat = "strand annotation head";
 constexpr const char* kFormatVersion = "1";
 constexpr int64_t kPredictBlockRows = 4096;
+// Rows of hidden states the host holds at a time in head_probabilities (~100 MB at 384 wide); a
+// multiple of kPredictBlockRows, so predict() groups rows as it does for the whole record.
+constexpr int64_t kProbabilityPieceRows = 16 * kPredictBlockRows;
 
 nlohmann::json specs_json(const std::vector<HeadClassSpec>& specs) {
   nlohmann::json j = nlohmann::json::array();
@@ -120,6 +123,27 @@ std::vector<float> head_feature_pairs(model::Backbone& backbone, const std::vect
                 sizeof(float) * static_cast<size_t>(d));
   }
   return pairs;
+}
+
+std::vector<float> head_probabilities(const AnnotationHead& head, model::Backbone& backbone,
+                                      const std::vector<int32_t>& ids, const TilingOptions& tiling) {
+  const auto len = static_cast<int64_t>(ids.size());
+  if (!backbone.config().rcps) return head.predict(head_feature_pairs(backbone, ids, tiling), len);
+  const int64_t d = backbone.hidden_width() / 2, columns = head.columns();
+  std::vector<float> probs(static_cast<size_t>(len * columns)), pairs;
+  record_hidden_pieces(backbone, ids, tiling, model::ForwardOptions(), kProbabilityPieceRows,
+                       [&](int64_t row0, kernels::ConstMatF h) {
+                         // (h1 | h2) → (h1 | reverse_channels(h2)), as head_feature_pairs.
+                         pairs.resize(static_cast<size_t>(h.rows * 2 * d));
+                         for (int64_t i = 0; i < h.rows; ++i) {
+                           float* row = pairs.data() + i * 2 * d;
+                           std::copy(h.row(i), h.row(i) + d, row);
+                           std::reverse_copy(h.row(i) + d, h.row(i) + 2 * d, row + d);
+                         }
+                         const std::vector<float> p = head.predict(pairs, h.rows);
+                         std::copy(p.begin(), p.end(), probs.begin() + row0 * columns);
+                       });
+  return probs;
 }
 
 AnnotationHead::AnnotationHead(std::vector<HeadClassSpec> specs, int64_t feature_width, int64_t hidden)

@@ -53,6 +53,13 @@ enum class HeadFeatureMode { kPsHalves, kRcPass };
 std::vector<float> head_feature_pairs(model::Backbone& backbone, const std::vector<int32_t>& ids,
                                       const TilingOptions& tiling);
 int64_t head_feature_width(const model::Backbone& backbone);
+
+class AnnotationHead;
+// The head's class probabilities of one record, [L, columns]: head.predict over its feature
+// pairs. PS models go a piece of the record at a time (record_hidden_pieces), so on a backend
+// with its own memory the host holds pieces of the hidden states, not [L, 2d].
+std::vector<float> head_probabilities(const AnnotationHead& head, model::Backbone& backbone,
+                                      const std::vector<int32_t>& ids, const TilingOptions& tiling);
 HeadFeatureMode head_feature_mode(const model::Backbone& backbone);
 
 class AnnotationHead {

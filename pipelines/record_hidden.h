@@ -15,4 +15,11 @@ namespace strand::pipelines {
 std::vector<float> record_hidden_states(model::Backbone& backbone, const std::vector<int32_t>& ids,
                                         const TilingOptions& tiling, const model::ForwardOptions& fwd);
 
+// The same rows handed to `consume` in order, a piece at a time (at most piece_rows rows; with
+// --window, each tile's kept centre): the host holds a piece, not the record, on a backend with
+// its own memory (Backbone::run_in_pieces).
+void record_hidden_pieces(model::Backbone& backbone, const std::vector<int32_t>& ids, const TilingOptions& tiling,
+                          const model::ForwardOptions& fwd, int64_t piece_rows,
+                          const model::Backbone::HiddenPieceFn& consume);
+
 }  // namespace strand::pipelines

@@ -94,5 +94,29 @@ TEST(CudaForward, Ps131kShapeMatchesCpu) {
   compare_backends(weights, ids, 5000, {-1}, 1.5e-2);
 }
 
+// On the GPU the pieces are downloaded one at a time from R on the device: the same bits as
+// run()'s one download, in row order.
+TEST(CudaForward, PiecesAreTheRunsRows) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / "ps").string());
+  const std::vector<int32_t> ids = chr20_ids(12000);
+  auto gpu = kernels::make_cuda_backend(0, GemmPrecision::kFp32);
+  const ForwardOptions options{5000, -1};
+  const std::vector<float> want = run(weights, *gpu, ids, options);
+  Backbone backbone(weights, *gpu);
+  std::vector<float> joined;
+  int64_t next_row = 0;
+  backbone.run_in_pieces(
+      ids, 5000,
+      [&](int64_t row0, kernels::ConstMatF rows) {
+        EXPECT_EQ(row0, next_row);
+        for (int64_t i = 0; i < rows.rows; ++i) joined.insert(joined.end(), rows.row(i), rows.row(i) + rows.cols);
+        next_row = row0 + rows.rows;
+      },
+      options);
+  EXPECT_EQ(next_row, static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(joined, want);
+}
+
 }  // namespace
 }  // namespace strand::model

@@ -4,19 +4,19 @@
 #include "pipelines/annotation_head.h"
 
 #include <gtest/gtest.h>
+#include <oneapi/tbb/global_control.h>
 
 #include <cmath>
 #include <random>
 
-#include <oneapi/tbb/global_control.h>
-
 #include "genomics/tokenizer.h"
+#include "kernels/backend.h"
 #include "model/backbone.h"
 #include "model/weights.h"
-#include "kernels/backend.h"
 #include "pipelines/head_labels.h"
 #include "pipelines/head_math.h"
 #include "pipelines/head_training.h"
+#include "pipelines/record_hidden.h"
 #include "tests/test_support.h"
 
 namespace strand::pipelines {
@@ -244,6 +244,49 @@ TEST(HeadFeaturePairs, SwapUnderReverseComplementOnAGoldenPsModel) {
       worst = std::max({worst, static_cast<double>(std::abs(a - b_rc)), static_cast<double>(std::abs(b - a_rc))});
     }
   EXPECT_LT(worst, 1e-4);
+}
+
+// Hidden states in pieces are the record's rows (whole record and --window tiles), and the
+// head's probabilities computed a piece at a time are bit for bit those of the whole record.
+TEST(HeadProbabilities, PiecesGiveTheWholeRecordsValues) {
+  const model::ModelWeights w = model::load_model(fixture("golden/ps").string());
+  auto backend = kernels::make_cpu_backend();
+  model::Backbone backbone(w, *backend);
+  std::mt19937 rng(5);
+  std::string seq(70000, 'A');  // over one piece of head_probabilities (65,536 rows)
+  for (char& c : seq) c = "ACGT"[rng() % 4];
+  const auto ids = genomics::tokenize(seq);
+  const int64_t len = static_cast<int64_t>(ids.size()), width = backbone.hidden_width();
+  TilingOptions tiles;
+  tiles.window = 20000;
+  tiles.overlap = 4000;
+  for (const TilingOptions& tiling : {TilingOptions(), tiles}) {
+    const std::vector<float> whole = record_hidden_states(backbone, ids, tiling, {});
+    std::vector<float> joined;
+    int64_t next_row = 0;
+    record_hidden_pieces(backbone, ids, tiling, {}, 7000, [&](int64_t row0, kernels::ConstMatF rows) {
+      EXPECT_EQ(row0, next_row);
+      EXPECT_LE(rows.rows, tiling.enabled() ? tiling.window : 7000);
+      for (int64_t i = 0; i < rows.rows; ++i) joined.insert(joined.end(), rows.row(i), rows.row(i) + width);
+      next_row = row0 + rows.rows;
+    });
+    EXPECT_EQ(next_row, len) << "window " << tiling.window;
+    EXPECT_EQ(joined, whole) << "window " << tiling.window;
+  }
+  // Tiles of 20,000 every 16,000 bases; the last one, pulled back to [50,000, 70,000), owns rows
+  // from 64,000 (its kept centre), the one at [48,000, 68,000) rows 50,000-64,000.
+  const std::vector<float> tiled = record_hidden_states(backbone, ids, tiles, {});
+  const auto tile_rows = [&](int64_t start, int64_t from, int64_t to) {
+    std::vector<float> h(static_cast<size_t>(20000 * width));
+    backbone.run(std::span<const int32_t>(ids.data() + start, 20000), kernels::MatF(h.data(), 20000, width), {});
+    return std::vector<float>(h.begin() + (from - start) * width, h.begin() + (to - start) * width);
+  };
+  EXPECT_EQ(std::vector<float>(tiled.begin() + 64000 * width, tiled.end()), tile_rows(50000, 64000, 70000));
+  EXPECT_EQ(std::vector<float>(tiled.begin() + 50000 * width, tiled.begin() + 64000 * width),
+            tile_rows(48000, 50000, 64000));
+  const AnnotationHead head = random_head(head_feature_width(backbone), 8, 3);
+  const std::vector<float> want = head.predict(head_feature_pairs(backbone, ids, {}), len);
+  EXPECT_EQ(head_probabilities(head, backbone, ids, {}), want);
 }
 
 }  // namespace
