@@ -29,9 +29,9 @@ using ConstMapVec = Eigen::Map<const Eigen::VectorXf>;
 constexpr const char* kFormat = "strand annotation head";
 constexpr const char* kFormatVersion = "1";
 constexpr int64_t kPredictBlockRows = 4096;
-// Rows of hidden states the host holds at a time in head_probabilities (~100 MB at 384 wide); a
-// multiple of kPredictBlockRows, so predict() groups rows as it does for the whole record.
-constexpr int64_t kProbabilityPieceRows = 16 * kPredictBlockRows;
+// head_probabilities' pieces start at multiples of kPredictBlockRows, so predict() groups rows as
+// it does for the whole record.
+static_assert(kHeadPieceRows % kPredictBlockRows == 0);
 
 nlohmann::json specs_json(const std::vector<HeadClassSpec>& specs) {
   nlohmann::json j = nlohmann::json::array();
@@ -125,24 +125,48 @@ std::vector<float> head_feature_pairs(model::Backbone& backbone, const std::vect
   return pairs;
 }
 
+void head_feature_pieces(model::Backbone& backbone, const std::vector<int32_t>& ids, const TilingOptions& tiling,
+                         const FeaturePairPieceFn& consume) {
+  const auto len = static_cast<int64_t>(ids.size());
+  if (len == 0) return;
+  if (!backbone.config().rcps) {
+    const std::vector<float> pairs = head_feature_pairs(backbone, ids, tiling);
+    consume(0, len, pairs.data());
+    return;
+  }
+  // Pieces of exactly kHeadPieceRows rows from row 0 (the last one shorter), whatever pieces the
+  // hidden states come in (--window gives tile centres).
+  const int64_t d = backbone.hidden_width() / 2;
+  std::vector<float> pairs(static_cast<size_t>(std::min(kHeadPieceRows, len) * 2 * d));
+  int64_t filled = 0, piece_row0 = 0;
+  record_hidden_pieces(backbone, ids, tiling, model::ForwardOptions(), kHeadPieceRows,
+                       [&](int64_t row0, kernels::ConstMatF h) {
+                         STRAND_ASSERT(row0 == piece_row0 + filled, "hidden states out of order");
+                         for (int64_t i = 0; i < h.rows; ++i) {
+                           // (h1 | h2) → (h1 | reverse_channels(h2)), as head_feature_pairs.
+                           float* row = pairs.data() + filled * 2 * d;
+                           std::copy(h.row(i), h.row(i) + d, row);
+                           std::reverse_copy(h.row(i) + d, h.row(i) + 2 * d, row + d);
+                           if (++filled == kHeadPieceRows || piece_row0 + filled == len) {
+                             consume(piece_row0, filled, pairs.data());
+                             piece_row0 += filled;
+                             filled = 0;
+                           }
+                         }
+                       });
+  STRAND_ASSERT(piece_row0 == len, "hidden states of ", piece_row0, " rows, expected ", len);
+}
+
 std::vector<float> head_probabilities(const AnnotationHead& head, model::Backbone& backbone,
                                       const std::vector<int32_t>& ids, const TilingOptions& tiling) {
   const auto len = static_cast<int64_t>(ids.size());
-  if (!backbone.config().rcps) return head.predict(head_feature_pairs(backbone, ids, tiling), len);
-  const int64_t d = backbone.hidden_width() / 2, columns = head.columns();
-  std::vector<float> probs(static_cast<size_t>(len * columns)), pairs;
-  record_hidden_pieces(backbone, ids, tiling, model::ForwardOptions(), kProbabilityPieceRows,
-                       [&](int64_t row0, kernels::ConstMatF h) {
-                         // (h1 | h2) → (h1 | reverse_channels(h2)), as head_feature_pairs.
-                         pairs.resize(static_cast<size_t>(h.rows * 2 * d));
-                         for (int64_t i = 0; i < h.rows; ++i) {
-                           float* row = pairs.data() + i * 2 * d;
-                           std::copy(h.row(i), h.row(i) + d, row);
-                           std::reverse_copy(h.row(i) + d, h.row(i) + 2 * d, row + d);
-                         }
-                         const std::vector<float> p = head.predict(pairs, h.rows);
-                         std::copy(p.begin(), p.end(), probs.begin() + row0 * columns);
-                       });
+  const int64_t columns = head.columns(), pair_width = 2 * head.feature_width();
+  std::vector<float> probs(static_cast<size_t>(len * columns));
+  head_feature_pieces(backbone, ids, tiling, [&](int64_t row0, int64_t rows, const float* pairs) {
+    const std::vector<float> p =
+        head.predict(std::span<const float>(pairs, static_cast<size_t>(rows * pair_width)), rows);
+    std::copy(p.begin(), p.end(), probs.begin() + row0 * columns);
+  });
   return probs;
 }
 

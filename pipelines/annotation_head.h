@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -54,10 +55,18 @@ std::vector<float> head_feature_pairs(model::Backbone& backbone, const std::vect
                                       const TilingOptions& tiling);
 int64_t head_feature_width(const model::Backbone& backbone);
 
+// The same feature pairs handed to `consume` in row order, `rows` rows [rows, 2d] at a time
+// from row0: a PS model's a piece of the record at a time (record_hidden_pieces, at most
+// kHeadPieceRows rows), so on a backend with its own memory the host holds pieces, not [L, 2d];
+// a reverse-complement pass's in one piece (it needs the whole record's reverse pass).
+inline constexpr int64_t kHeadPieceRows = 65536;
+using FeaturePairPieceFn = std::function<void(int64_t row0, int64_t rows, const float* pairs)>;
+void head_feature_pieces(model::Backbone& backbone, const std::vector<int32_t>& ids, const TilingOptions& tiling,
+                         const FeaturePairPieceFn& consume);
+
 class AnnotationHead;
 // The head's class probabilities of one record, [L, columns]: head.predict over its feature
-// pairs. PS models go a piece of the record at a time (record_hidden_pieces), so on a backend
-// with its own memory the host holds pieces of the hidden states, not [L, 2d].
+// pairs, a piece at a time (head_feature_pieces).
 std::vector<float> head_probabilities(const AnnotationHead& head, model::Backbone& backbone,
                                       const std::vector<int32_t>& ids, const TilingOptions& tiling);
 HeadFeatureMode head_feature_mode(const model::Backbone& backbone);

@@ -153,42 +153,44 @@ HeadMetrics run_train_head(const TrainHeadOptions& o) {
   Progress progress("train-head", "bases", static_cast<uint64_t>(total_bases));
   std::atomic<size_t> next{0};
   tbb::parallel_pipeline(
-      // Contigs in flight: one per backbone and one more (each holds its [L, 2d] features).
+      // Contigs in flight: one per backbone and one more (waiting for a backbone).
       backbones.size() + 1,
-      tbb::make_filter<void, std::shared_ptr<ContigJob>>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> std::shared_ptr<ContigJob> {
-            const size_t i = next++;
-            if (i >= contigs.size()) {
-              fc.stop();
-              return nullptr;
-            }
-            auto job = std::make_shared<ContigJob>();
-            job->index = i;
-            return job;
-          }) &
+      tbb::make_filter<void, std::shared_ptr<ContigJob>>(tbb::filter_mode::serial_in_order,
+                                                         [&](tbb::flow_control& fc) -> std::shared_ptr<ContigJob> {
+                                                           const size_t i = next++;
+                                                           if (i >= contigs.size()) {
+                                                             fc.stop();
+                                                             return nullptr;
+                                                           }
+                                                           auto job = std::make_shared<ContigJob>();
+                                                           job->index = i;
+                                                           return job;
+                                                         }) &
           tbb::make_filter<std::shared_ptr<ContigJob>, std::shared_ptr<ContigJob>>(
               tbb::filter_mode::parallel,
               [&](std::shared_ptr<ContigJob> job) {
                 const AnnotatedContig& c = contigs[job->index];
                 job->train.pair_width = job->eval.pair_width = pair_width;
                 if (c.seq.empty()) return job;
-                std::vector<float> pairs;
-                {
-                  const BackbonePool::Lease backbone = backbones.acquire();
-                  pairs = head_feature_pairs(*backbone, genomics::tokenize(c.seq), {});
-                }
                 // A per-contig stream: the sample does not depend on the order contigs finish.
                 std::mt19937_64 rng(seed + 0x9e3779b97f4a7c15ULL * (job->index + 1));
                 std::uniform_real_distribution<double> u(0.0, 1.0);
                 const auto& lab = labels[job->index];
-                for (int64_t p = 0; p < static_cast<int64_t>(lab.size()); ++p) {
-                  const double r = u(rng);
-                  if (lab[static_cast<size_t>(p)] < 0) continue;
-                  const bool held = p >= split[job->index].holdout_beg0 && p < split[job->index].holdout_end0;
-                  if (r < (held ? eval_rate : train_rate))
-                    (held ? job->eval : job->train).append(&pairs[static_cast<size_t>(p * pair_width)], lab[static_cast<size_t>(p)]);
-                }
+                STRAND_ASSERT(lab.size() == c.seq.size(), "labels and contig differ in length");
+                // The features a piece at a time, sampled in row order as they come (the host
+                // holds a piece of the contig's features, not all of them).
+                const BackbonePool::Lease backbone = backbones.acquire();
+                head_feature_pieces(
+                    *backbone, genomics::tokenize(c.seq), {}, [&](int64_t row0, int64_t rows, const float* pairs) {
+                      for (int64_t i = 0; i < rows; ++i) {
+                        const int64_t p = row0 + i;
+                        const double r = u(rng);
+                        if (lab[static_cast<size_t>(p)] < 0) continue;
+                        const bool held = p >= split[job->index].holdout_beg0 && p < split[job->index].holdout_end0;
+                        if (r < (held ? eval_rate : train_rate))
+                          (held ? job->eval : job->train).append(pairs + i * pair_width, lab[static_cast<size_t>(p)]);
+                      }
+                    });
                 return job;
               }) &
           tbb::make_filter<std::shared_ptr<ContigJob>, void>(tbb::filter_mode::serial_in_order,

@@ -284,9 +284,19 @@ TEST(HeadProbabilities, PiecesGiveTheWholeRecordsValues) {
   EXPECT_EQ(std::vector<float>(tiled.begin() + 64000 * width, tiled.end()), tile_rows(50000, 64000, 70000));
   EXPECT_EQ(std::vector<float>(tiled.begin() + 50000 * width, tiled.begin() + 64000 * width),
             tile_rows(48000, 50000, 64000));
+  // Feature pairs come in pieces of kHeadPieceRows from row 0 whatever the hidden states' pieces
+  // (tiles), and the head's probabilities a piece at a time are those of the whole record.
   const AnnotationHead head = random_head(head_feature_width(backbone), 8, 3);
-  const std::vector<float> want = head.predict(head_feature_pairs(backbone, ids, {}), len);
-  EXPECT_EQ(head_probabilities(head, backbone, ids, {}), want);
+  for (const TilingOptions& tiling : {TilingOptions(), tiles}) {
+    std::vector<int64_t> starts;
+    head_feature_pieces(backbone, ids, tiling, [&](int64_t row0, int64_t rows, const float*) {
+      starts.push_back(row0);
+      EXPECT_EQ(rows, std::min(kHeadPieceRows, len - row0));
+    });
+    EXPECT_EQ(starts, (std::vector<int64_t>{0, kHeadPieceRows})) << "window " << tiling.window;
+    const std::vector<float> want = head.predict(head_feature_pairs(backbone, ids, tiling), len);
+    EXPECT_EQ(head_probabilities(head, backbone, ids, tiling), want) << "window " << tiling.window;
+  }
 }
 
 }  // namespace
