@@ -54,7 +54,7 @@ std::string gib(uint64_t bytes) {
 }  // namespace
 
 std::string version_text() {
-  std::string s = cat("strand ", STRAND_VERSION, " (git ", STRAND_GIT_REVISION, ")\n");
+  std::string s = cat("strand ", STRAND_VERSION, " (git ", git_revision(), ")\n");
   s += cat("HTSlib ", hts_version(), "\n");
   s += cat("TBB ", TBB_runtime_version(), " (interface ", TBB_runtime_interface_version(), ")\n");
   s += cat("Eigen ", EIGEN_WORLD_VERSION, ".", EIGEN_MAJOR_VERSION, ".", EIGEN_MINOR_VERSION, "\n");

@@ -321,7 +321,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
   const std::vector<genomics::ContigInfo> contigs = contig_lengths(o, done);
   std::vector<std::string> pragmas;
   if (o.write_provenance) {
-    pragmas.push_back(cat("strand-version ", STRAND_VERSION, " (", STRAND_GIT_REVISION, ")"));
+    pragmas.push_back(cat("strand-version ", STRAND_VERSION, " (", git_revision(), ")"));
     pragmas.push_back(cat("strand-command ", o.command_line));
   }
   pragmas.push_back(cat("strand-model ", folder, " sha256=", weights.checksum));

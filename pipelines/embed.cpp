@@ -185,7 +185,7 @@ void run_embed(const EmbedOptions& o) {
       writer->set_metadata("names", nlohmann::json(pooled_names).dump());
     }
     writer->set_metadata("format", "strand embeddings");
-    writer->set_metadata("strand_version", cat(STRAND_VERSION, " (", STRAND_GIT_REVISION, ")"));
+    writer->set_metadata("strand_version", cat(STRAND_VERSION, " (", git_revision(), ")"));
     writer->set_metadata("model", folder);
     writer->set_metadata("model_sha256", weights.checksum);
     writer->set_metadata("pool", pool_name(o.pool));

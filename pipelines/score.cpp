@@ -344,7 +344,7 @@ ScoreSummary run_score(const ScoreOptions& o) {
   if (s.llr) writer.add_info_float("STRAND_LLR", "A", describe_llr(s, o.model));
   if (s.edist) writer.add_info_float("STRAND_EDIST", "A", describe_edist(s, o.model));
   if (o.write_provenance) {
-    writer.add_header_line(cat("##strandVersion=", STRAND_VERSION, " (", STRAND_GIT_REVISION, ")"));
+    writer.add_header_line(cat("##strandVersion=", STRAND_VERSION, " (", git_revision(), ")"));
     writer.add_header_line(cat("##strandCommand=", o.command_line));
   }
   // A re-scored VCF keeps its ##strandCommand history but describes only the model that wrote

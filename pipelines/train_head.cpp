@@ -229,7 +229,7 @@ HeadMetrics run_train_head(const TrainHeadOptions& o) {
   meta["backbone_sha256"] = weights.checksum;
   meta["backbone"] = folder;
   meta["features"] = head_feature_mode(backbones.front()) == HeadFeatureMode::kPsHalves ? "ps-halves" : "rc-pass";
-  meta["strand_version"] = cat(STRAND_VERSION, " (", STRAND_GIT_REVISION, ")");
+  meta["strand_version"] = cat(STRAND_VERSION, " (", git_revision(), ")");
   meta["training"] = training.dump();
   meta["held_out_metrics"] = metrics_json(metrics).dump();
   head.save(out.path());
