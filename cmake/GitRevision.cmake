@@ -5,13 +5,20 @@
 # stale on `git pull && cmake --build`.
 #   cmake -DSRC=<source dir> -DOUT=<file.cpp> [-DGIT=<git>] -P GitRevision.cmake
 set(rev "unknown")
-if(GIT)
+# Only the source tree's own clone (not a repository an unpacked tarball happens to sit in).
+if(GIT AND EXISTS "${SRC}/.git")
   execute_process(COMMAND ${GIT} describe --always --dirty --abbrev=10 WORKING_DIRECTORY ${SRC}
                   OUTPUT_VARIABLE out OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
   if(rc EQUAL 0 AND out)
     set(rev "${out}")
+  elseif(EXISTS ${OUT})
+    # git refused (another user running the install step, "dubious ownership"): keep the
+    # revision the build wrote.
+    return()
   endif()
 endif()
+string(REPLACE "\\" "\\\\" rev "${rev}")
+string(REPLACE "\"" "\\\"" rev "${rev}")
 set(text "// Generated at build time by cmake/GitRevision.cmake.\n#include \"core/version.h\"\n\nnamespace strand {\nconst char* git_revision() { return \"${rev}\"; }\n}  // namespace strand\n")
 if(EXISTS ${OUT})
   file(READ ${OUT} old)

@@ -268,9 +268,16 @@ void Backbone::run(std::span<const int32_t> ids, MatF out, const ForwardOptions&
   forward(ids, out, options, 0);
 }
 
-void Backbone::run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, const HiddenPieceFn& consume,
+void Backbone::run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, const HiddenPieceFn& consume_piece,
                              const ForwardOptions& options) {
   STRAND_ASSERT(piece_rows > 0);
+  // On a device the pieces are consumed inside forward(), with this backbone's one-caller lock
+  // held: the consumer's own parallel work (a head's predict) is isolated, so that a thread
+  // waiting in it cannot take up another task of the caller's pipeline that would lock this
+  // backbone again on the same thread.
+  const auto consume = [&consume_piece](int64_t row0, ConstMatF rows) {
+    tbb::this_task_arena::isolate([&] { consume_piece(row0, rows); });
+  };
   const auto len = static_cast<int64_t>(ids.size());
   const int64_t width = hidden_width();
   if (backend_.host_memory()) {

@@ -83,7 +83,8 @@ class Backbone {
   // The same hidden states handed to `consume` in row order, at most piece_rows rows at a time
   // (row0 = the piece's first row): a backend with its own memory downloads one piece at a time
   // into a host buffer of piece_rows rows, so the host never holds [L, hidden_width] (on the
-  // host the whole record is R itself).
+  // host the whole record is R itself). `consume` runs isolated from the caller's other TBB
+  // work (on a device it runs while this backbone is locked to one caller).
   using HiddenPieceFn = std::function<void(int64_t row0, kernels::ConstMatF rows)>;
   void run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, const HiddenPieceFn& consume,
                      const ForwardOptions& options = {});

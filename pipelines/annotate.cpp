@@ -42,7 +42,8 @@ constexpr float kMinProbability = 1e-6f;
 // Track values are rounded to this step: runs of equal values merge, files stay small.
 constexpr float kTrackStep = 1e-3f;
 // Records longer than this go through the head a piece of hidden states at a time (host memory
-// bounded); shorter ones hold theirs whole (<= 400 MB) and let the model go before the head.
+// bounded); shorter ones hold theirs whole (~400 MB for a 384-wide model) and let the model go
+// before the head.
 constexpr int64_t kPiecewiseHeadMinBp = 262144;
 
 struct Item {
@@ -231,8 +232,9 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                 if (len == 0) return item;
                 std::vector<float> probs;
                 if (backbones && len > kPiecewiseHeadMinBp) {
-                  // A long record: the head reads its hidden states a piece at a time while the
-                  // model is held, so the host never holds [L, 2d] (1.5 KB per base).
+                  // A long record: the head reads its features a piece at a time while the model
+                  // is held, so the host does not hold [L, 2d] (1.5 KB per base) for a PS model
+                  // (a reverse-complement pass still needs the whole record's).
                   const BackbonePool::Lease backbone = backbones->acquire();
                   probs = head_probabilities(head, *backbone, genomics::tokenize(seq), o.tiling);
                 } else if (backbones) {

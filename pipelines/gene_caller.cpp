@@ -139,6 +139,10 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
 double transition_term(const GeneCall& a, const GeneCall& b, double weight) {
   if (weight == 0.0) return 0.0;
   if (a.strand != b.strand) return -weight;
+  // The upstream gene's stop and the downstream one's start (on + a then b, on − b then a): a
+  // gene cut by a contig edge or an N run has no codon there to measure from.
+  const bool forward = a.strand == Strand::kForward;
+  if (forward ? a.partial3 || b.partial5 : b.partial3 || a.partial5) return 0.0;
   // From the first base of the upstream gene's stop codon to the first base of the downstream
   // gene's start codon, in transcription order: on + from a's stop to b's start, on - from b's
   // stop to a's start; both are b.beg0 + 3 - a.end0.

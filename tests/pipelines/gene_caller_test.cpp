@@ -276,9 +276,10 @@ TEST(GeneCaller, MinScoreThreshold) {
 // threshold, not on the other strand; a weak gene alone between genes of the other strand
 // needs more than the threshold.
 TEST(GeneCaller, OperonWeightFavoursCloseGenesOnOneStrand) {
-  const auto calls_with = [](Strand second, double operon_weight) {
+  const auto calls_with = [](Strand second, double operon_weight, bool second_partial5 = false) {
     // A + [100, 400) worth 50; B [420, 720) scoring min_score - 5; d = 420 + 3 - 400 = 23 bp.
-    const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(second, 420, 720)};
+    std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(second, 420, 720)};
+    orfs[1].partial5 = second_partial5;  // B's start is an edge (an N run before it), not a codon
     const std::string seq = contig_for(1000, orfs);
     CodingLogOdds lo = CodingLogOdds::zeros(1000);
     plant(lo, Strand::kForward, 100, 400, 150.0f / 297);
@@ -294,6 +295,7 @@ TEST(GeneCaller, OperonWeightFavoursCloseGenesOnOneStrand) {
   EXPECT_EQ(operon[1].beg0, 420);
   EXPECT_NEAR(operon[1].score, 95.0, 1e-3);                  // the gene's own score is reported
   EXPECT_EQ(calls_with(Strand::kReverse, 12.0).size(), 1u);  // other strand: loses 12
+  EXPECT_EQ(calls_with(Strand::kForward, 12.0, true).size(), 1u);  // no start codon to measure to
 
   // C − [2000, 2300) worth +5 between A + [100, 400) and D + [4000, 4300), both far.
   const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 400), make_orf(Strand::kReverse, 2000, 2300),
