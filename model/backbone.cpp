@@ -280,23 +280,28 @@ void Backbone::run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, c
   };
   const auto len = static_cast<int64_t>(ids.size());
   const int64_t width = hidden_width();
-  if (backend_.host_memory()) {
-    std::vector<float> h(static_cast<size_t>(len * width));
-    const MatF all(h.data(), len, width);
-    forward(ids, all, options, 0);
-    for (int64_t r0 = 0; r0 < len; r0 += piece_rows) consume(r0, all.row_slice(r0, std::min(piece_rows, len - r0)));
-    return;
-  }
-  std::vector<float> host(static_cast<size_t>(std::min(piece_rows, len) * width));
+  const bool host = backend_.host_memory();
+  // On the host R is this buffer, [L, width]; on a device it is one piece's download buffer.
+  std::vector<float> buffer(static_cast<size_t>((host ? len : std::min(piece_rows, len)) * width));
   const std::function<void(ConstMatF)> pieces = [&](ConstMatF r) {
     for (int64_t r0 = 0; r0 < len; r0 += piece_rows) {
       const int64_t rows = std::min(piece_rows, len - r0);
-      const MatF piece(host.data(), rows, width);
-      download(r.row_slice(r0, rows), piece);
-      consume(r0, piece);
+      if (host) {
+        consume(r0, r.row_slice(r0, rows));
+      } else {
+        const MatF piece(buffer.data(), rows, width);
+        download(r.row_slice(r0, rows), piece);
+        consume(r0, piece);
+      }
     }
   };
-  forward(ids, MatF(nullptr, len, width), options, 0, {}, &pieces);
+  if (host) {
+    const MatF all(buffer.data(), len, width);
+    forward(ids, all, options, 0);
+    pieces(all);
+  } else {
+    forward(ids, MatF(nullptr, len, width), options, 0, {}, &pieces);
+  }
 }
 
 void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out, const ForwardOptions& options,

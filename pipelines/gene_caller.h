@@ -30,15 +30,16 @@
 // gene that ends close to j's start, with its own transition term), which picks, among the
 // candidates, the set of maximum total worth in which no two genes overlap by more than
 // max_overlap_bp, in O(n log n + n x genes ending near a start). The candidate set is a
-// heuristic cut with the operon term: a gene between two close neighbours can gain up to
-// 5 x operon_weight, and a longer start that a shorter one outscores can gain up to 3 x more
-// from its place; admitting those (min_score - 5 w, starts within 3 w) changed mean F1 on the
-// tuning genomes from 0.9264 to 0.9259, with more candidates. Exactness needs min_gene_len_bp > max_overlap_bp
-// (validated): sorted by end, gene i (e_i <= e_j) is compatible with j exactly when e_i <= b_j + max_overlap (a gene
-// nested inside another would overlap it by its whole length, > max_overlap), so the genes compatible with j are a
-// prefix of the order; and along a chain of pairwise-consecutive compatible genes a < b < c < ..., e_a <= b_b + M and
-// b_b = e_b - len_b <= b_c + M - len_b < b_c give e_a < b_c + M, and so on down the chain, so every pair of the chain
-// is compatible. A recursion over the gene before j is therefore exact.
+// heuristic cut with the operon term: a gene between two close neighbours can gain up to 5 x
+// operon_weight, and a longer start that a shorter one outscores can gain up to 3 x more from
+// its place; admitting those (min_score - 5 w, starts within 3 w) changed mean F1 on the tuning
+// genomes from 0.9264 to 0.9259, with more candidates. Exactness needs min_gene_len_bp >
+// max_overlap_bp (validated): sorted by end, gene i (e_i <= e_j) is compatible with j exactly
+// when e_i <= b_j + max_overlap (a gene nested inside another would overlap it by its whole
+// length, > max_overlap), so the genes compatible with j are a prefix of the order; and along a
+// chain of pairwise-consecutive compatible genes a < b < c < ..., e_a <= b_b + M and
+// b_b = e_b - len_b <= b_c + M - len_b < b_c give e_a < b_c + M, and so on down the chain, so
+// every pair of the chain is compatible. A recursion over the gene before j is therefore exact.
 #pragma once
 
 #include <array>
