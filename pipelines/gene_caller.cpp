@@ -52,12 +52,13 @@ std::array<double, 2> stop_probability(std::string_view seq, const genomics::Gen
 }
 
 // Candidate genes of one ORF: for each start the summed log-odds (weighted), the ORF-length
-// term and the start prior. Kept: the starts no shorter start beats (the score's Pareto front
-// over length), at most kMaxStartsPerOrf of them, best first. Shorter alternatives let the
-// selection keep a gene whose best start would overlap a neighbour too much; every candidate
-// of one ORF shares its stop, so the selection takes at most one. `cum` is scratch space.
-constexpr size_t kMaxStartsPerOrf = 8;
-
+// term and the start prior. Kept: every start no shorter start beats (the score's Pareto front
+// over length). Shorter alternatives let the selection keep a gene whose best start would
+// overlap a neighbour too much; every candidate of one ORF shares its stop, so the selection
+// takes at most one. The front is not cut to its best few: on a long ORF whose frame stays
+// open into the next gene those are all long starts, and the one start that fits beside the
+// neighbour was lost with them, and the gene with it (or an antisense shadow ORF took its
+// place). `cum` is scratch space.
 void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, const CodingLogOdds& log_odds,
                       const GeneCallerOptions& options, double codon_bonus, std::vector<double>& cum,
                       std::vector<GeneCall>& out) {
@@ -129,8 +130,6 @@ void start_candidates(std::string_view seq, const Orf& orf, size_t orf_index, co
       best_shorter = c.score;
     }
   }
-  std::sort(front.begin(), front.end(), [](const GeneCall& a, const GeneCall& b) { return a.score > b.score; });
-  if (front.size() > kMaxStartsPerOrf) front.resize(kMaxStartsPerOrf);
   out.insert(out.end(), front.begin(), front.end());
 }
 

@@ -15,9 +15,9 @@
 // start codon (ATG > GTG > TTG > other start codons); the edge start of a 5'-open ORF gets
 // kEdgeStartPrior (no codon to judge). Because every start of an ORF is in the same frame as
 // its stop, k(i) does not depend on the start, so one prefix sum over the ORF scores all its
-// starts in O(ORF length). Each ORF offers up to 8 starts to the selection: those no shorter
-// start outscores (ties keep the longer gene), so a gene whose best start would overlap a
-// neighbour too much can still be called from a later start.
+// starts in O(ORF length). Each ORF offers the selection every start that no shorter start
+// outscores (ties keep the longer gene), so a gene whose best start would overlap a neighbour
+// too much can still be called from a later start.
 //
 // Selection. Each candidate is worth its score minus min_score, plus a transition term that
 // depends on the gene called just before it (operon_weight: close genes on one strand, as in

@@ -241,6 +241,24 @@ TEST(GeneCaller, OverlapWithinTheLimitKeepsBoth) {
   EXPECT_EQ(calls[0].beg0, 100);  // 297 > 357 * 0.5
 }
 
+TEST(GeneCaller, EveryStartOfTheFrontIsOffered) {
+  // A + [100, 700), and B's ORF + [509, 1499) in another frame with 16 starts, 509 to 689:
+  // longer is better for B, so its 11 longest starts (509-629) are its best, and all overlap A
+  // by more than 60 bp. B fits beside A only from 641 (59 bp): the caller must still offer it.
+  std::vector<int64_t> starts;
+  for (int64_t s = 509; s <= 689; s += 12) starts.push_back(s);
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 700), make_orf(Strand::kForward, 509, 1499, starts)};
+  const std::string seq = contig_for(1600, orfs);
+  CodingLogOdds lo = filled(1600, -0.1f);
+  plant(lo, Strand::kForward, 100, 700, 1.0f);
+  plant(lo, Strand::kForward, 509, 1499, 0.5f);
+  const auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].beg0, 100);
+  EXPECT_EQ(calls[1].beg0, 641);
+  EXPECT_EQ(calls[1].end0, 1499);
+}
+
 TEST(GeneCaller, DpBeatsGreedy) {
   // A [0, 300) 10, B [200, 599) 15, C [528, 900) 10: A-B (100 bp) and B-C (71 bp) clash,
   // A-C do not. The best set is A + C (20) although B alone scores highest.
