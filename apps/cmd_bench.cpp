@@ -45,6 +45,10 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
       ->type_name("LIST");
   cmd->add_option("--repeats", o.repeats, "timed runs per length (default: 3)")->type_name("N");
   cmd->add_option("--batch", o.batch, "sequences per forward pass (default: 1)")->type_name("N");
+  cmd->add_option("--tile-rows", o.tile_rows,
+                  "rows per tile of the exact pass: fewer hold less memory, at the cost of more launches and a "
+                  "longer checkpoint sweep (default: the backend's, 65,536 on a GPU)")
+      ->type_name("N");
   add_common_options(*cmd, state->common,
                      CommonFlags{.output = true,
                                  .output_kind = pipelines::OutputKind::kText,

@@ -96,6 +96,8 @@ void run_bench(const BenchOptions& options) {
   const model::ModelConfig& config = weights.config;
   kernels::Backend& backend = compute.backend();
   model::Backbone backbone(weights, backend);
+  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backbone.default_tile_rows();
+  const model::ForwardOptions forward{.tile_rows = tile_rows};
   log_info("bench", "model ", options.model, ": ", config.n_layer, " layers, d_model ", config.d_model,
            config.rcps ? " (PS)" : "", ", ", threads, " threads, backend ", backend.name());
 
@@ -103,7 +105,7 @@ void run_bench(const BenchOptions& options) {
   const model::FlopCount flops = model::flops_per_base(config);
   // Per length below (the checkpoint sweep skips the first tile); here for the longest.
   const model::FlopCount executed =
-      backbone.executed_flops_per_base(*std::max_element(options.lengths.begin(), options.lengths.end()));
+      backbone.executed_flops_per_base(*std::max_element(options.lengths.begin(), options.lengths.end()), tile_rows);
   // Also on stderr, so that an interrupted run (whose TSV is discarded) still shows them.
   const std::string_view precision = kernels::to_string(backend.gemm_precision());
   log_info("bench", "measured ", precision, " GEMM rate ", gemm_rate / 1e9, " GFLOP/s; model ", flops.total() / 1e6,
@@ -115,7 +117,7 @@ void run_bench(const BenchOptions& options) {
                                              "bench output");
   std::string text;
   text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
-              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads\n");
+              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, tiles of ", tile_rows, " rows\n");
   text += cat("# measured ", precision, " GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"
@@ -152,13 +154,14 @@ void run_bench(const BenchOptions& options) {
       // Threads started, model and code paged in: a short record does it (a full-length
       // warm-up would double the time of a 1 Mb run for nothing).
       const int64_t warm_len = std::min<int64_t>(len, kWarmUpBases);
-      backbone.run(std::span<const int32_t>(ids.data(), static_cast<size_t>(warm_len)), hmat.row_slice(0, warm_len));
+      backbone.run(std::span<const int32_t>(ids.data(), static_cast<size_t>(warm_len)), hmat.row_slice(0, warm_len),
+                   forward);
       warmed_up = true;
     }
     std::vector<double> times;
     for (int rep = 0; rep < options.repeats; ++rep) {
       const auto t0 = Clock::now();
-      backbone.run(ids, hmat);
+      backbone.run(ids, hmat, forward);
       times.push_back(seconds_since(t0));
     }
     std::sort(times.begin(), times.end());
@@ -167,7 +170,7 @@ void run_bench(const BenchOptions& options) {
     const uint64_t peak = peak_rss_bytes();
     const double device_mib = static_cast<double>(backend.memory_use().peak_bytes) / (1 << 20);
     const double gflops = nt_per_s * flops.total() / 1e9;
-    const double executed_efficiency = nt_per_s * backbone.executed_flops_per_base(len).total() / gemm_rate;
+    const double executed_efficiency = nt_per_s * backbone.executed_flops_per_base(len, tile_rows).total() / gemm_rate;
     char row[256];
     std::snprintf(row, sizeof row, "%lld\t%.4f\t%.0f\t%.1f\t%.1f\t%.0f\t%.1f\t%.2f\t%.3f\t%.3f\n",
                   static_cast<long long>(len), t, nt_per_s, 1e9 / nt_per_s, static_cast<double>(peak) / (1 << 20),

@@ -18,6 +18,7 @@ struct BenchOptions {
   std::vector<int64_t> lengths = {10'000, 100'000, 1'000'000};  // bases per sequence
   int repeats = 3;                                              // timed runs per length (after one untimed warm-up)
   int batch = 1;                                                // sequences per forward pass
+  int64_t tile_rows = 0;  // rows per tile of the exact pass (memory against speed); 0 = the backend's default
   OutputOptions output;                                         // TSV, -O v|z
   ComputeOptions compute;
 
@@ -29,6 +30,7 @@ struct BenchOptions {
         fail("invalid --lengths: ", length, " is not between 1 and ", kMaxBenchLength);
     if (repeats < 1) fail("invalid --repeats ", repeats, ": must be >= 1");
     check_batch(batch);
+    if (tile_rows < 0) fail("invalid --tile-rows ", tile_rows, ": must be >= 1 (or 0: the backend's default)");
     output.validate(OutputKind::kText);
     compute.validate();
   }

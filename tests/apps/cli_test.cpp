@@ -88,7 +88,7 @@ TEST(Cli, EveryCommandHasHelpNamingItsOptions) {
        {"-m,--model", "--fasta", "--gff", "--genbank", "--classes", "--holdout", "contig|region", "-o,--output",
         "--threads", "--device"}},
       {"info", {"MODEL", "-m,--model"}},
-      {"bench", {"-m,--model", "--lengths", "--device", "--precision", "--threads", "-o,--output"}},
+      {"bench", {"-m,--model", "--lengths", "--tile-rows", "--device", "--precision", "--threads", "-o,--output"}},
   };
   ASSERT_EQ(expected.size(), kCommands.size());
   for (const auto& [command, options] : expected) {
@@ -160,6 +160,12 @@ TEST(Cli, BenchTimesAModelAndWritesTsv) {
   EXPECT_NE(tsv.find("\n1000\t"), std::string::npos) << tsv;
   EXPECT_EQ(dir.list(), std::vector<std::string>{"bench.tsv"});  // no temporary left behind
   expect_error("bench --batch 2 -m " + (source_dir() / "data/models-test/caduceus-ps").string(), {"--batch"});
+  // Tiles of 256 rows: the 1k record runs in 4 tiles (checkpoint sweep included), and the header says so.
+  const CommandResult tiled = strand("bench -m " + (source_dir() / "data/models-test/caduceus-ps").string() +
+                                     " --lengths 1k --repeats 1 --tile-rows 256 -o " + out);
+  ASSERT_EQ(tiled.exit_code, 0) << tiled.err;
+  EXPECT_NE(read_file(out).find("tiles of 256 rows"), std::string::npos) << read_file(out);
+  expect_error("bench --tile-rows -5", {"--tile-rows", "-5"});
 }
 
 TEST(Cli, ValidatesCommonOptions) {
