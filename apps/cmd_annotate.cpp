@@ -64,7 +64,8 @@ Command register_annotate(CLI::App& parent, const Invocation& invocation) {
       cmd->get_description() + "\n\n" +
       "Predict per-base classes (coding sequence, strand, ...) over a genome with a model and its annotation head,\n"
       "and write the genes as GFF3 (gene and CDS features with ID/Parent, ##sequence-region and provenance\n"
-      "pragmas). Optionally write the protein translations (-a), the gene sequences (-d) and one per-base track\n"
+      "pragmas; each CDS has a score and its parts, coding_score + length_score + start_score, and start_type).\n"
+      "Optionally write the protein translations (-a), the gene sequences (-d) and one per-base track\n"
       "per class (--tracks). Contigs are processed whole (exact) unless --window tiles them.");
   cmd->add_option("GENOME", o.input, "genome FASTA, plain or bgzip ('-' = stdin; -r/-R need a faidx index)")
       ->required()

@@ -359,8 +359,14 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
       cds.id = "cds-" + id;
       cds.parents = {gene.id};
       cds.phase = 0;
-      cds.score = std::round(call.score * 100.0) / 100.0;
+      const auto rounded = [](double v) { return std::round(v * 100.0) / 100.0; };
+      cds.score = rounded(call.score);
       cds.attributes.push_back({"start_type", std::string(start_codon_kind_name(call.start_codon_kind))});
+      // The score's parts (as Prodigal's cscore/sscore), so that calls can be filtered or
+      // examined by the evidence behind them: coding + length + start = score.
+      cds.attributes.push_back({"coding_score", format_significant(rounded(call.coding_score), 10)});
+      cds.attributes.push_back({"length_score", format_significant(rounded(call.length_score), 10)});
+      cds.attributes.push_back({"start_score", format_significant(rounded(call.start_prior), 10)});
       cds.attributes.push_back({"transl_table", std::to_string(o.genetic_code)});
       gff.write(gene);
       gff.write(cds);

@@ -104,8 +104,15 @@ TEST(Annotate, ShippedModelFindsLambdaGenesAndWritesEveryOutput) {
     ++cds;
     ASSERT_EQ(f.parents.size(), 1u);
     EXPECT_EQ(f.phase, 0);
-    EXPECT_TRUE(f.score.has_value());
+    ASSERT_TRUE(f.score.has_value());
     EXPECT_EQ((f.parts[0].end0 - f.parts[0].beg0) % 3, 0) << f.id;
+    // The score's parts add up to it (each rounded to 0.01).
+    double parts = 0.0;
+    int found = 0;
+    for (const auto& [key, value] : f.attributes)
+      if (key == "coding_score" || key == "length_score" || key == "start_score") parts += std::stod(value), ++found;
+    EXPECT_EQ(found, 3) << f.id;
+    EXPECT_NEAR(parts, *f.score, 0.021) << f.id;
   }
   EXPECT_EQ(genes, summary.genes);
   EXPECT_EQ(cds, summary.genes);
