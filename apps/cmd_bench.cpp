@@ -46,8 +46,10 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
   cmd->add_option("--repeats", o.repeats, "timed runs per length (default: 3)")->type_name("N");
   cmd->add_option("--batch", o.batch, "sequences per forward pass (default: 1)")->type_name("N");
   cmd->add_option("--tile-rows", o.tile_rows,
-                  "rows per tile of the exact pass: fewer hold less memory, at the cost of more launches and a "
-                  "longer checkpoint sweep (default: the backend's, 65,536 on a GPU)")
+                  "rows per tile of the exact pass, 256 or more: fewer hold less memory (down to about 2 x "
+                  "sqrt(length), where the per-tile checkpoints take over), at the cost of more launches and a "
+                  "longer checkpoint sweep; a record shorter than a tile is one tile (default: 0, the backend's "
+                  "choice: 65,536 on a GPU)")
       ->type_name("N");
   add_common_options(*cmd, state->common,
                      CommonFlags{.output = true,

@@ -359,7 +359,8 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
       cds.id = "cds-" + id;
       cds.parents = {gene.id};
       cds.phase = 0;
-      const auto rounded = [](double v) { return std::round(v * 100.0) / 100.0; };
+      // + 0.0: a part in (-0.005, 0) rounds to -0, printed "-0".
+      const auto rounded = [](double v) { return std::round(v * 100.0) / 100.0 + 0.0; };
       cds.score = rounded(call.score);
       cds.attributes.push_back({"start_type", std::string(start_codon_kind_name(call.start_codon_kind))});
       // The score's parts (as Prodigal's cscore/sscore), so that calls can be filtered or

@@ -117,7 +117,8 @@ void run_bench(const BenchOptions& options) {
                                              "bench output");
   std::string text;
   text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
-              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, tiles of ", tile_rows, " rows\n");
+              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, tiles of ", tile_rows,
+              " rows (a shorter record: one tile)\n");
   text += cat("# measured ", precision, " GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"

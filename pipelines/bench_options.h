@@ -13,12 +13,17 @@ namespace strand::pipelines {
 
 inline constexpr int64_t kMaxBenchLength = int64_t{1} << 32;
 
+inline constexpr int64_t kMinBenchTileRows = 256;
+
 struct BenchOptions {
   std::string model = std::string(kDefaultBenchModel);
   std::vector<int64_t> lengths = {10'000, 100'000, 1'000'000};  // bases per sequence
   int repeats = 3;                                              // timed runs per length (after one untimed warm-up)
   int batch = 1;                                                // sequences per forward pass
-  int64_t tile_rows = 0;  // rows per tile of the exact pass (memory against speed); 0 = the backend's default
+  // Rows per tile of the exact pass (memory against speed); 0 = the backend's default. Below
+  // kMinBenchTileRows the per-tile checkpoints (~39 KB per tile and half for random-ps-131k)
+  // outweigh what the smaller workspace saves.
+  int64_t tile_rows = 0;
   OutputOptions output;                                         // TSV, -O v|z
   ComputeOptions compute;
 
@@ -30,7 +35,9 @@ struct BenchOptions {
         fail("invalid --lengths: ", length, " is not between 1 and ", kMaxBenchLength);
     if (repeats < 1) fail("invalid --repeats ", repeats, ": must be >= 1");
     check_batch(batch);
-    if (tile_rows < 0) fail("invalid --tile-rows ", tile_rows, ": must be >= 1 (or 0: the backend's default)");
+    if (tile_rows != 0 && (tile_rows < kMinBenchTileRows || tile_rows > kMaxBenchLength))
+      fail("invalid --tile-rows ", tile_rows, ": must be 0 (the backend's default) or between ", kMinBenchTileRows,
+           " and ", kMaxBenchLength);
     output.validate(OutputKind::kText);
     compute.validate();
   }

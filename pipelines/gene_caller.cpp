@@ -172,6 +172,17 @@ std::vector<GeneCall> select_genes(std::vector<GeneCall> cands, const GeneCaller
   // prefix[k]: the index of the best total[] among the first k candidates (kNone if none).
   std::vector<double> total(n);
   std::vector<size_t> back(n, kNone), prefix(n + 1, kNone);
+  // The candidates of one + ORF share their end (the stop) and, with it, their transition term
+  // to any later gene, which reads only the earlier gene's end, strand and partial ends; they
+  // lie next to each other in the order. Such a run is visited once, through its best total
+  // (run_best; of equal totals the last, as a candidate-by-candidate scan from the right would
+  // take): otherwise a long + ORF's whole Pareto front, met from each start of a long ORF near
+  // it, made the operon scan quadratic. (A − ORF's candidates end at their starts: at most
+  // one per end.) run_start: the run's first index.
+  std::vector<size_t> run_start(n), run_best(n);
+  const auto same_run = [&](const GeneCall& a, const GeneCall& b) {
+    return a.strand == Strand::kForward && b.strand == Strand::kForward && a.end0 == b.end0 && a.partial3 == b.partial3;
+  };
   for (size_t j = 0; j < n; ++j) {
     const GeneCall& g = cands[j];
     const auto pred =
@@ -182,12 +193,16 @@ std::vector<GeneCall> select_genes(std::vector<GeneCall> cands, const GeneCaller
     if (prefix[pred] != kNone && total[prefix[pred]] - w > best) best = total[prefix[pred]] - w, from = prefix[pred];
     if (w != 0.0)
       // Genes ending near j's start (d <= 3 x kOperonDistBp) may gain more than the penalty.
-      for (size_t i = pred; i > 0 && ends[i - 1] + 3 * kOperonDistBp - 3 >= g.beg0; --i) {
-        const double v = total[i - 1] + transition_term(cands[i - 1], g, w);
-        if (v > best) best = v, from = i - 1;
+      for (size_t i = pred; i > 0 && ends[i - 1] + 3 * kOperonDistBp - 3 >= g.beg0; i = run_start[i - 1]) {
+        const size_t k = run_best[i - 1];
+        const double v = total[k] + transition_term(cands[k], g, w);
+        if (v > best) best = v, from = k;
       }
     total[j] = g.score - options.min_score + best;
     back[j] = from;
+    const bool joins = j > 0 && same_run(cands[j - 1], g);
+    run_start[j] = joins ? run_start[j - 1] : j;
+    run_best[j] = joins && total[run_best[j - 1]] > total[j] ? run_best[j - 1] : j;
     prefix[j + 1] = prefix[j] == kNone || total[j] > total[prefix[j]] ? j : prefix[j];
   }
   std::vector<GeneCall> chosen;

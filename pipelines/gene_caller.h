@@ -29,7 +29,8 @@
 // the best selection among the genes compatible with j, less operon_weight; each compatible
 // gene that ends close to j's start, with its own transition term), which picks, among the
 // candidates, the set of maximum total worth in which no two genes overlap by more than
-// max_overlap_bp, in O(n log n + n x genes ending near a start). The candidate set is a
+// max_overlap_bp, in O(n log n + n x distinct gene ends near a start: the candidates of one
+// + ORF share their stop and count once). The candidate set is a
 // heuristic cut with the operon term: a gene between two close neighbours can gain up to 5 x
 // operon_weight, and a longer start that a shorter one outscores can gain up to 3 x more from
 // its place; admitting those (min_score - 5 w, starts within 3 w) changed mean F1 on the tuning
@@ -147,7 +148,7 @@ struct GeneCall {
   bool partial3 = false;  // no stop codon: runs into a contig edge or a gap
   // The start as genomics::Orf::starts gives it: beg0 on +, end0 - 1 on −.
   int64_t start_pos0 = 0;
-  double score = 0.0;         // head_weight x coding_score + length_score + start_prior
+  double score = 0.0;         // coding_score + length_score + start_prior
   double coding_score = 0.0;  // head_weight x summed log-odds + codon terms over the sense codons (floored)
   double length_score = 0.0;  // the ORF-length term (after length_weight)
   double start_prior = 0.0;   // the start codon's fixed prior + its start term (CodingLogOdds::start)

@@ -160,12 +160,21 @@ TEST(Cli, BenchTimesAModelAndWritesTsv) {
   EXPECT_NE(tsv.find("\n1000\t"), std::string::npos) << tsv;
   EXPECT_EQ(dir.list(), std::vector<std::string>{"bench.tsv"});  // no temporary left behind
   expect_error("bench --batch 2 -m " + (source_dir() / "data/models-test/caduceus-ps").string(), {"--batch"});
-  // Tiles of 256 rows: the 1k record runs in 4 tiles (checkpoint sweep included), and the header says so.
+  // Tiles of 256 rows: the 1k record runs in 4 tiles, so the checkpoint sweep adds executed
+  // FLOPs over the default's single tile, and the header says so.
+  const auto executed_line = [](const std::string& text) {
+    const size_t at = text.find("# executed FLOPs per base: ");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
   const CommandResult tiled = strand("bench -m " + (source_dir() / "data/models-test/caduceus-ps").string() +
                                      " --lengths 1k --repeats 1 --tile-rows 256 -o " + out);
   ASSERT_EQ(tiled.exit_code, 0) << tiled.err;
-  EXPECT_NE(read_file(out).find("tiles of 256 rows"), std::string::npos) << read_file(out);
+  const std::string tiled_tsv = read_file(out);
+  EXPECT_NE(tiled_tsv.find("tiles of 256 rows"), std::string::npos) << tiled_tsv;
+  ASSERT_FALSE(executed_line(tsv).empty()) << tsv;
+  EXPECT_NE(executed_line(tiled_tsv), executed_line(tsv));
   expect_error("bench --tile-rows -5", {"--tile-rows", "-5"});
+  expect_error("bench --tile-rows 16", {"--tile-rows", "16", "256"});
 }
 
 TEST(Cli, ValidatesCommonOptions) {

@@ -242,16 +242,16 @@ TEST(GeneCaller, OverlapWithinTheLimitKeepsBoth) {
 }
 
 TEST(GeneCaller, EveryStartOfTheFrontIsOffered) {
-  // A + [100, 700), and B's ORF + [509, 1499) in another frame with 16 starts, 509 to 689:
-  // longer is better for B, so its 11 longest starts (509-629) are its best, and all overlap A
+  // A + [100, 700), and B's ORF + [149, 1499) in another frame with 46 starts, 149 to 689:
+  // longer is better for B, so its 41 longest starts (149-629) are its best, and all overlap A
   // by more than 60 bp. B fits beside A only from 641 (59 bp): the caller must still offer it.
   std::vector<int64_t> starts;
-  for (int64_t s = 509; s <= 689; s += 12) starts.push_back(s);
-  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 700), make_orf(Strand::kForward, 509, 1499, starts)};
+  for (int64_t s = 149; s <= 689; s += 12) starts.push_back(s);
+  const std::vector<Orf> orfs = {make_orf(Strand::kForward, 100, 700), make_orf(Strand::kForward, 149, 1499, starts)};
   const std::string seq = contig_for(1600, orfs);
   CodingLogOdds lo = filled(1600, -0.1f);
   plant(lo, Strand::kForward, 100, 700, 1.0f);
-  plant(lo, Strand::kForward, 509, 1499, 0.5f);
+  plant(lo, Strand::kForward, 149, 1499, 0.5f);
   const auto calls = call_genes(seq, orfs, lo, kCode11, GeneCallerOptions{});
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].beg0, 100);
@@ -467,11 +467,18 @@ TEST(GeneCaller, DpMatchesExhaustiveSearch) {
   std::mt19937 rng(2024);
   const int64_t len = 1200;
   for (int trial = 0; trial < 60; ++trial) {
+    // ORFs of 1-3 starts (in frame, longest first), so that one + ORF's candidates share a stop
+    // (the selection visits them as one run in its operon scan).
     std::vector<Orf> orfs;
-    for (int k = 0; k < 12; ++k) {
+    for (int k = 0; k < 9; ++k) {
       const int64_t gene_len = 3 * (10 + static_cast<int64_t>(rng() % 90));  // 30..297
       const int64_t beg0 = static_cast<int64_t>(rng() % (len - gene_len));
-      orfs.push_back(make_orf(rng() % 2 ? Strand::kForward : Strand::kReverse, beg0, beg0 + gene_len));
+      const bool forward = rng() % 2;
+      std::vector<int64_t> starts;
+      for (int64_t codons = 0; codons < gene_len / 3 - 10 && starts.size() < 3; codons += 1 + rng() % 12)
+        starts.push_back(forward ? beg0 + 3 * codons : beg0 + gene_len - 1 - 3 * codons);
+      if (trial % 4 == 0) starts.resize(1);
+      orfs.push_back(make_orf(forward ? Strand::kForward : Strand::kReverse, beg0, beg0 + gene_len, starts));
     }
     const std::string seq(static_cast<size_t>(len), 'A');  // every start is "other"
     CodingLogOdds lo = CodingLogOdds::zeros(len);
@@ -485,61 +492,78 @@ TEST(GeneCaller, DpMatchesExhaustiveSearch) {
     options.other_start_prior = 0.0;
     options.min_score = trial % 3 == 0 ? 0.0 : static_cast<double>(rng() % 50) / 10;      // 0..4.9
     options.operon_weight = trial % 2 == 0 ? 0.0 : static_cast<double>(rng() % 30) / 10;  // 0..2.9
-    // Candidate scores computed directly.
-    std::vector<double> score(orfs.size());
+    const double w = options.operon_weight;
+    // The candidates, computed directly: per ORF the starts no shorter start outscores (ties
+    // keep the longer) that score above min_score - 2 w.
+    struct Cand {
+      int64_t beg0, end0;
+      Strand strand;
+      double score;
+    };
+    std::vector<std::vector<Cand>> cands(orfs.size());
     for (size_t k = 0; k < orfs.size(); ++k) {
       const Orf& o = orfs[k];
-      double s = 0;
-      for (int64_t i = o.beg0; i < o.end0; ++i) {
-        if (o.strand == Strand::kForward && i < o.end0 - 3) s += lo.lo[0][(i - o.beg0) % 3][i];
-        if (o.strand == Strand::kReverse && i >= o.beg0 + 3) s += lo.lo[1][(o.end0 - 1 - i) % 3][i];
+      const bool fwd = o.strand == Strand::kForward;
+      double best_shorter = -1e300;
+      for (size_t st = o.starts.size(); st > 0; --st) {
+        const Cand c{fwd ? o.starts[st - 1] : o.beg0, fwd ? o.end0 : o.starts[st - 1] + 1, o.strand, 0.0};
+        double sc = 0;
+        for (int64_t i = c.beg0; i < c.end0; ++i) {
+          if (fwd && i < c.end0 - 3) sc += lo.lo[0][(i - o.beg0) % 3][i];
+          if (!fwd && i >= c.beg0 + 3) sc += lo.lo[1][(o.end0 - 1 - i) % 3][i];
+        }
+        if (sc <= options.min_score - 2 * w || sc < best_shorter) continue;
+        if (sc == best_shorter) cands[k].pop_back();
+        cands[k].push_back({c.beg0, c.end0, c.strand, sc});
+        best_shorter = sc;
       }
-      score[k] = s;
     }
-    auto overlap = [&](size_t a, size_t b) {
-      return std::max<int64_t>(0, std::min(orfs[a].end0, orfs[b].end0) - std::max(orfs[a].beg0, orfs[b].beg0));
+    auto overlap = [](const Cand& a, const Cand& b) {
+      return std::max<int64_t>(0, std::min(a.end0, b.end0) - std::max(a.beg0, b.beg0));
     };
     // The operon term between consecutive genes a, b (b ends later), from the stop codon of
     // the upstream gene to the start codon of the downstream one in transcription order.
-    const double w = options.operon_weight;
-    auto transition = [&](size_t a, size_t b) {
-      if (orfs[a].strand != orfs[b].strand) return -w;
-      const int64_t d = orfs[a].strand == Strand::kForward ? orfs[b].beg0 - (orfs[a].end0 - 3)
-                                                           : (orfs[b].beg0 + 2) - (orfs[a].end0 - 1);
+    auto transition = [&](const Cand& a, const Cand& b) {
+      if (a.strand != b.strand) return -w;
+      const int64_t d = a.strand == Strand::kForward ? b.beg0 - (a.end0 - 3) : (b.beg0 + 2) - (a.end0 - 1);
       const int64_t dist = std::abs(d);
       if ((dist <= 60 && d > 2) || dist < 15) return (2.0 - static_cast<double>(dist) / 60) * w;
       return dist > 180 ? -w : 0.0;
     };
     // A selection's worth: scores less min_score plus the terms between genes in end order.
-    auto worth = [&](std::vector<size_t> genes) {
-      std::sort(genes.begin(), genes.end(), [&](size_t a, size_t b) {
-        if (orfs[a].end0 != orfs[b].end0) return orfs[a].end0 < orfs[b].end0;
-        if (orfs[a].beg0 != orfs[b].beg0) return orfs[a].beg0 < orfs[b].beg0;
-        return orfs[a].strand == Strand::kForward && orfs[b].strand == Strand::kReverse;
+    auto worth = [&](std::vector<Cand> genes) {
+      std::sort(genes.begin(), genes.end(), [](const Cand& a, const Cand& b) {
+        if (a.end0 != b.end0) return a.end0 < b.end0;
+        if (a.beg0 != b.beg0) return a.beg0 < b.beg0;
+        return a.strand == Strand::kForward && b.strand == Strand::kReverse;
       });
       double total = 0;
       for (size_t k = 0; k < genes.size(); ++k)
-        total += score[genes[k]] - options.min_score + (k > 0 ? transition(genes[k - 1], genes[k]) : 0.0);
+        total += genes[k].score - options.min_score + (k > 0 ? transition(genes[k - 1], genes[k]) : 0.0);
       return total;
     };
+    // Every choice of at most one candidate per ORF (a mixed-radix counter).
     double best = 0;
-    for (uint32_t mask = 0; mask < (1u << orfs.size()); ++mask) {
-      std::vector<size_t> genes;
+    std::vector<size_t> choice(orfs.size(), 0);  // 0: none, c: cands[k][c - 1]
+    while (true) {
+      std::vector<Cand> genes;
       bool ok = true;
-      for (size_t a = 0; a < orfs.size() && ok; ++a) {
-        if (!(mask >> a & 1)) continue;
-        if (score[a] <= options.min_score - 2 * w) ok = false;  // not a candidate
-        genes.push_back(a);
-        for (size_t b = a + 1; b < orfs.size() && ok; ++b)
-          if ((mask >> b & 1) && overlap(a, b) > options.max_overlap_bp) ok = false;
+      for (size_t k = 0; k < orfs.size() && ok; ++k) {
+        if (choice[k] == 0) continue;
+        const Cand& c = cands[k][choice[k] - 1];
+        for (const Cand& g : genes)
+          if (overlap(g, c) > options.max_overlap_bp) ok = false;
+        genes.push_back(c);
       }
       if (ok) best = std::max(best, worth(genes));
+      size_t k = 0;
+      while (k < orfs.size() && ++choice[k] > cands[k].size()) choice[k++] = 0;
+      if (k == orfs.size()) break;
     }
     const auto calls = call_genes(seq, orfs, lo, kCode11, options);
-    std::vector<size_t> called;
+    std::vector<Cand> called;
     for (size_t a = 0; a < calls.size(); ++a) {
-      called.push_back(calls[a].orf_index);
-      EXPECT_NEAR(calls[a].score, score[calls[a].orf_index], 1e-3);
+      called.push_back({calls[a].beg0, calls[a].end0, calls[a].strand, calls[a].score});
       for (size_t b = a + 1; b < calls.size(); ++b) {
         const int64_t ov = std::min(calls[a].end0, calls[b].end0) - std::max(calls[a].beg0, calls[b].beg0);
         EXPECT_LE(ov, options.max_overlap_bp) << "trial " << trial;
