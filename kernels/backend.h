@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +69,29 @@ class Backend {
   virtual MemoryUse memory_use() const { return {}; }
   virtual void reset_peak() {}
   virtual GemmPrecision gemm_precision() const { return GemmPrecision::kFp32; }
+
+  // ---- recording -----------------------------------------------------------------------
+  // Runs `issue`, which only enqueues this backend's ops (no upload, download, allocate,
+  // deallocate or synchronize) and may be run a second time if a recording of it fails. A
+  // backend that can record what it enqueues (CUDA: a graph) replays the recording instead when
+  // `owner` calls again with an equal `signature`, so the signature must hold everything that
+  // issue() passes to the ops: shapes, and the pointers (or a fresh number whenever a buffer is
+  // reallocated). What the ops read from memory may change between calls; their arguments may
+  // not. Results are the same bits either way. Host-memory backends just call `issue`.
+  virtual void run_recorded(const void* owner, std::span<const int64_t> signature, const std::function<void()>& issue) {
+    (void)owner, (void)signature;
+    issue();
+  }
+  // Drops owner's recording (before the owner goes away: its address may be reused).
+  virtual void forget_recorded(const void* owner) noexcept { (void)owner; }
+  // Off: every run_recorded call runs `issue` (recording is on by default where it exists;
+  // STRAND_CUDA_GRAPHS=0 in the environment turns it off for a CUDA backend).
+  virtual void set_recording(bool on) { (void)on; }
+  // Calls of run_recorded run directly, recorded (and launched) and replayed so far.
+  struct RecordingStats {
+    int64_t direct = 0, recorded = 0, replayed = 0;
+  };
+  virtual RecordingStats recording_stats() const { return {}; }
 
   // ---- scheduling ----------------------------------------------------------------------
   // Whether ops may be called from several threads at once (the CPU backends: yes; CUDA:

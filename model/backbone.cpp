@@ -1,11 +1,12 @@
 #include "model/backbone.h"
 
-#include <algorithm>
-#include <cstdint>
-#include <map>
-
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <map>
 
 #include "core/error.h"
 
@@ -17,6 +18,18 @@ using kernels::MatF;
 namespace {
 
 const float* data_or_null(const std::shared_ptr<const Tensor>& t) { return t ? t->data.data() : nullptr; }
+
+// A number no set of buffers of this process had before: part of a recorded call's signature
+// (Backend::run_recorded), so that a recording never outlives the buffers it names, even when
+// a new buffer lands at a freed one's address.
+int64_t fresh_epoch() {
+  static std::atomic<int64_t> next{1};
+  return next.fetch_add(1);
+}
+
+int64_t as_int(const void* ptr) {
+  return static_cast<int64_t>(reinterpret_cast<intptr_t>(ptr));
+}
 
 // The data of `buffer`, reallocated first when it holds fewer than `count` elements (the old
 // one freed before, so that the peak holds one of them).
@@ -79,9 +92,12 @@ struct Backbone::BatchCache {
   IoBuffers io;
   std::vector<Workspace> ws;
   int64_t ws_rows = 0;
+  int64_t ws_epoch = 0;  // new whenever ws is reallocated (recording signature)
 };
 
-Backbone::~Backbone() = default;
+Backbone::~Backbone() {
+  if (batch_cache_) backend_.forget_recorded(batch_cache_.get());
+}
 
 Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
     : weights_(weights), config_(weights.config), backend_(backend) {
@@ -408,37 +424,57 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
 
   const bool final = options.layer < 0 || options.layer == config_.n_layer;
   const size_t blocks = final ? layers_.size() : static_cast<size_t>(options.layer);
-  // RCPSMambaBlock with fused add+norm starts from the embeddings with their halves swapped.
-  embed(st.ids, r, blocks > 0 && swaps_halves());
+  const int64_t tile_rows =
+      batch_seq_len > 0 ? len : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
+  std::vector<Workspace> own;
+  std::vector<Workspace>& ws = cache ? batch_cache_->ws : own;
   if (blocks > 0) {
-    const int64_t tile_rows =
-        batch_seq_len > 0 ? len : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
     bool second_output = false;
     for (const LayerPlan& layer : layers_)
       for (const HalfPlan& half : layer.halves) second_output |= half.passes == 2 && !half.summed_out_proj;
-    std::vector<Workspace> own;
-    std::vector<Workspace>& ws = cache ? batch_cache_->ws : own;
     if (cache && batch_cache_->ws_rows < tile_rows) {
       ws.clear();  // freed before the larger ones are allocated
       batch_cache_->ws_rows = tile_rows;
     }
-    if (ws.empty())
+    if (ws.empty()) {
       for (size_t i = 0; i < layers_.front().halves.size(); ++i)
         ws.emplace_back(backend_, cache ? batch_cache_->ws_rows : tile_rows, config_, second_output);
+      if (cache) batch_cache_->ws_epoch = fresh_epoch();
+    }
     for (Workspace& w : ws) {
       w.mode = batch_seq_len > 0 ? Workspace::Mode::kBatch : Workspace::Mode::kRecord;
       w.seq_len = batch_seq_len;
     }
+  }
+  const auto issue = [&] {
+    // RCPSMambaBlock with fused add+norm starts from the embeddings with their halves swapped.
+    embed(st.ids, r, blocks > 0 && swaps_halves());
     for (size_t l = 0; l < blocks; ++l) {
       const Epilogue epilogue = l + 1 < blocks ? Epilogue::kResidual
                                 : final        ? Epilogue::kFinalNorm
                                                : Epilogue::kBlockOutput;
       run_layer(layers_[l], r, ws, tile_rows, epilogue);
     }
+    // [K, width] = R[keep]: the embedding lookup is a row gather
+    if (!keep.empty()) backend_.embedding({st.keep, r, st.kept});
+  };
+  if (cache) {
+    // A batch of the same shape as the last one in the same buffers (the windows of variant
+    // scoring) replays the last one's ops as one CUDA graph.
+    const int64_t signature[] = {batch_cache_->ws_epoch,
+                                 len,
+                                 batch_seq_len,
+                                 options.layer,
+                                 static_cast<int64_t>(keep.size()),
+                                 as_int(r.data),
+                                 as_int(st.ids),
+                                 as_int(st.keep),
+                                 as_int(st.kept.data)};
+    backend_.run_recorded(batch_cache_.get(), signature, issue);
+  } else {
+    issue();
   }
   if (!keep.empty()) {
-    // [K, width] = R[keep]: the embedding lookup is a row gather
-    backend_.embedding({st.keep, r, st.kept});
     if (!backend_.host_memory()) download(st.kept, out);
   } else if (!backend_.host_memory()) {
     if (resident)
@@ -470,9 +506,11 @@ Backbone::Stream::Stream(Backbone& backbone, int64_t sequences) : backbone_(back
   }
 }
 
-Backbone::Stream::~Stream() = default;
+Backbone::Stream::~Stream() {
+  backbone_.backend_.forget_recorded(this);
+}
 
-MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n) {
+MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n, bool logits) {
   Backbone& b = backbone_;
   const int64_t rows = sequences_ * n, width = b.hidden_width();
   STRAND_ASSERT(n > 0 && static_cast<int64_t>(ids.size()) == rows, "feed: ", ids.size(), " ids for ", sequences_,
@@ -486,6 +524,7 @@ MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n) {
     r_ = kernels::DeviceBuffer<float>(b.backend_, static_cast<size_t>(rows * width));
     ids_ = kernels::DeviceBuffer<int32_t>(b.backend_, static_cast<size_t>(rows));
     logits_ = kernels::DeviceBuffer<float>(b.backend_, static_cast<size_t>(rows * b.vocab_size()));
+    epoch_ = fresh_epoch();
   }
   Workspace& w = ws_.front();
   w.mode = Workspace::Mode::kStream;
@@ -496,15 +535,32 @@ MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n) {
     b.backend_.upload(ids_.data(), ids.data(), ids.size() * sizeof(int32_t));
     resident_ids = ids_.data();
   }
-  b.embed(resident_ids, r, false);
-  for (size_t l = 0; l < b.layers_.size(); ++l) {
-    // This layer's carried state, [sequences, d_inner, *], stands in for the workspace's own.
-    std::swap(w.conv_state[0], conv_[l]);
-    std::swap(w.scan_state[0], scan_[l]);
-    b.run_layer(b.layers_[l], r, ws_, rows, l + 1 < b.layers_.size() ? Epilogue::kResidual : Epilogue::kFinalNorm);
-    std::swap(w.conv_state[0], conv_[l]);
-    std::swap(w.scan_state[0], scan_[l]);
-  }
+  const auto issue = [&] {
+    b.embed(resident_ids, r, false);
+    for (size_t l = 0; l < b.layers_.size(); ++l) {
+      // This layer's carried state, [sequences, d_inner, *], stands in for the workspace's own
+      // (swapped back even if an op throws, so that issue() may run again).
+      struct SwapIn {
+        Workspace& w;
+        kernels::DeviceBuffer<float>& conv;
+        kernels::DeviceBuffer<float>& scan;
+        SwapIn(Workspace& w_, kernels::DeviceBuffer<float>& conv_, kernels::DeviceBuffer<float>& scan_)
+            : w(w_), conv(conv_), scan(scan_) {
+          std::swap(w.conv_state[0], conv);
+          std::swap(w.scan_state[0], scan);
+        }
+        ~SwapIn() {
+          std::swap(w.conv_state[0], conv);
+          std::swap(w.scan_state[0], scan);
+        }
+      } swapped(w, conv_[l], scan_[l]);
+      b.run_layer(b.layers_[l], r, ws_, rows, l + 1 < b.layers_.size() ? Epilogue::kResidual : Epilogue::kFinalNorm);
+    }
+    if (logits) b.lm_head(r, logits_.mat(rows, b.vocab_size()));
+  };
+  // Every pointer the ops get is one of this stream's buffers (epoch_) or the model's weights.
+  const int64_t signature[] = {epoch_, n, logits ? 1 : 0, as_int(resident_ids)};
+  b.backend_.run_recorded(this, signature, issue);
   return r;
 }
 
@@ -514,7 +570,7 @@ void Backbone::Stream::feed(std::span<const int32_t> ids, int64_t n, MatF hidden
                 ", ", hidden.cols, "]");
   std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
   if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
-  const MatF r = advance(ids, n);
+  const MatF r = advance(ids, n, false);
   b.download(r, hidden);
 }
 
@@ -524,10 +580,8 @@ void Backbone::Stream::feed_logits(std::span<const int32_t> ids, int64_t n, MatF
                 logits.rows, ", ", logits.cols, "]");
   std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
   if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
-  const MatF r = advance(ids, n);
-  const MatF o = logits_.mat(logits.rows, logits.cols);
-  b.lm_head(r, o);
-  b.download(o, logits);
+  advance(ids, n, true);
+  b.download(logits_.mat(logits.rows, logits.cols), logits);
 }
 
 void Backbone::upload(ConstMatF host, MatF dst) {

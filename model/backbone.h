@@ -126,8 +126,10 @@ class Backbone {
     int64_t sequences() const { return sequences_; }
 
    private:
-    // Runs the tokens through every layer; R (final hidden states) in the backend's memory.
-    kernels::MatF advance(std::span<const int32_t> ids, int64_t n);
+    // Runs the tokens through every layer (and with `logits` the LM head into logits_); R (final
+    // hidden states) in the backend's memory. The ops after the ids' upload are one recorded
+    // call (Backend::run_recorded): a decoding step replays them as one CUDA graph.
+    kernels::MatF advance(std::span<const int32_t> ids, int64_t n, bool logits);
 
     Backbone& backbone_;
     int64_t sequences_;
@@ -136,6 +138,7 @@ class Backbone {
     int64_t ws_rows_ = 0;
     kernels::DeviceBuffer<float> r_, logits_;  // [rows, width], [rows, vocab] of the largest feed
     kernels::DeviceBuffer<int32_t> ids_;
+    int64_t epoch_ = 0;  // new whenever the buffers above are reallocated (recording signature)
   };
   // Whether Stream can run this model (every layer one left-to-right mixer, no strand halves).
   bool streamable() const;

@@ -5,19 +5,23 @@
 // everything issued. Every method first makes this backend's device current, so backends on
 // several devices can be driven from one thread. Ops are not to be called concurrently (one
 // stream): concurrent_calls() is false. Memory use counts every allocate() and the ops'
-// scratch (cuda::Workspace), not the CUDA context or cuBLAS's own workspace.
+// scratch (cuda::Workspace), not the CUDA context or cuBLAS's workspace (32 MiB). Repeated
+// op sequences that the model marks (run_recorded) run as CUDA graphs (cuda/graph_recorder.h).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
-#include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
 #include "core/error.h"
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
+#include "kernels/cuda/graph_recorder.h"
 #include "kernels/cuda/op_profile.h"
 
 namespace strand::kernels {
@@ -51,7 +55,13 @@ class CudaBackend final : public Backend {
       STRAND_CUBLAS_CHECK(cublasSetMathMode(
           cublas_, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
       STRAND_CUBLAS_CHECK(cublasSetPointerMode(cublas_, CUBLAS_POINTER_MODE_HOST));
+      // cuBLAS's workspace, ours: it must not allocate one while a graph is being captured.
+      STRAND_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
+      STRAND_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspaceBytes));
       workspace_ = std::make_unique<cuda::Workspace>(ordinal_);
+      recorder_ = std::make_unique<cuda::GraphRecorder>(*workspace_);
+      const char* graphs = std::getenv("STRAND_CUDA_GRAPHS");
+      recording_ = !(graphs && std::string_view(graphs) == "0");
     } catch (...) {
       release();
       throw;
@@ -170,6 +180,24 @@ class CudaBackend final : public Backend {
     STRAND_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
+  // ---- recording --------------------------------------------------------------------------
+  // CUDA graphs (cuda/graph_recorder.h); not while profiling, whose events time each op.
+  void run_recorded(const void* owner, std::span<const int64_t> signature,
+                    const std::function<void()>& issue) override {
+    activate();
+    if (!recording_ || profile_.active()) {
+      issue();
+      return;
+    }
+    recorder_->run(owner, signature, stream_, issue);
+  }
+  void forget_recorded(const void* owner) noexcept override {
+    if (cudaSetDevice(ordinal_) != cudaSuccess) (void)cudaGetLastError();
+    recorder_->forget(owner);
+  }
+  void set_recording(bool on) override { recording_ = on; }
+  RecordingStats recording_stats() const override { return recorder_->stats(); }
+
   // ---- scheduling -------------------------------------------------------------------------
   bool concurrent_calls() const override { return false; }
   // The chunked scan fills the GPU from a few thousand rows on; 64k-row tiles keep launches
@@ -198,9 +226,12 @@ class CudaBackend final : public Backend {
   // Destroys what the constructor made; errors are ignored (called from the destructor).
   void release() noexcept {
     if (cudaSetDevice(ordinal_) == cudaSuccess && stream_) (void)cudaStreamSynchronize(stream_);
+    recorder_.reset();
     workspace_.reset();
     if (cublas_) (void)cublasDestroy(cublas_);
     if (stream_) (void)cudaStreamDestroy(stream_);
+    if (cublas_workspace_) (void)cudaFree(cublas_workspace_);
+    cublas_workspace_ = nullptr;
     cublas_ = nullptr;
     stream_ = nullptr;
     (void)cudaGetLastError();
@@ -210,7 +241,12 @@ class CudaBackend final : public Backend {
   GemmPrecision precision_ = GemmPrecision::kFp32;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  // 32 MiB: NVIDIA's recommendation for Hopper (cuBLAS documentation, cublasSetWorkspace).
+  static constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+  void* cublas_workspace_ = nullptr;
   std::unique_ptr<cuda::Workspace> workspace_;
+  std::unique_ptr<cuda::GraphRecorder> recorder_;  // after workspace_, whose generation it reads
+  bool recording_ = true;
   cuda::OpProfile profile_;  // STRAND_CUDA_PROFILE=1: GPU time per op, logged at destruction
   mutable std::mutex memory_mutex_;
   std::unordered_map<void*, size_t> allocations_;

@@ -44,12 +44,16 @@ class Workspace {
   void* scratch(Slot slot, size_t bytes);
   // Bytes held by all slots (the backend counts them in its memory use).
   size_t bytes() const;
+  // Changes whenever a slot is reallocated (its old pointer is then invalid: recorded graphs
+  // that hold it must not run again).
+  uint64_t generation() const { return generation_; }
 
  private:
   int ordinal_ = 0;
   int sm_count_ = 0;
   void* ptr_[kSlots] = {};
   size_t size_[kSlots] = {};
+  uint64_t generation_ = 0;
 };
 
 // `handle` must be bound to `stream` (cublasSetStream) with the default math mode.

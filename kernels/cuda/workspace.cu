@@ -24,6 +24,7 @@ void* Workspace::scratch(Slot slot, size_t bytes) {
   if (bytes <= size_[slot]) return ptr_[slot];
   // Grow by at least half again, so that slowly growing requests do not reallocate each time.
   const size_t wanted = std::max(bytes, size_[slot] + size_[slot] / 2);
+  ++generation_;
   if (ptr_[slot]) {
     // cudaFree waits for the device: no enqueued op still reads the old block.
     STRAND_CUDA_CHECK(cudaFree(ptr_[slot]));

@@ -630,5 +630,113 @@ TEST(CudaRowOps, LongElementwise) {
   });
 }
 
+// ---- recorded calls (CUDA graphs) -------------------------------------------------------------
+
+namespace recorded {
+
+// A fresh backend per test (its own recorder, scratch and counts), tf32x3 so that the product
+// below runs through the workspace's scratch (split copies of x and w).
+std::unique_ptr<Backend> fresh_backend() {
+  return make_cuda_backend(0, GemmPrecision::kTf32x3);
+}
+
+struct Product {
+  Backend& backend;
+  int64_t rows, k = 256, n = 512;  // n >= the split threshold: x is split into scratch
+  DeviceBuffer<float> x, w, y;
+  std::mt19937 rng{7};
+  Product(Backend& b, int64_t m) : backend(b), rows(m), x(b, size_t(m * k)), w(b, size_t(n * k)), y(b, size_t(m * n)) {
+    const std::vector<float> hw = normal_vector(rng, n * k);
+    backend.upload(w.data(), hw.data(), w.bytes());
+  }
+  void set_input() {
+    const std::vector<float> hx = normal_vector(rng, rows * k);
+    backend.upload(x.data(), hx.data(), x.bytes());
+  }
+  void issue() {
+    backend.linear({ConstMatF(x.data(), rows, k), ConstMatF(w.data(), n, k), nullptr, MatF(y.data(), rows, n), false});
+  }
+  std::vector<float> result() {
+    std::vector<float> out(size_t(rows * n));
+    backend.download(out.data(), y.data(), y.size() * sizeof(float));
+    return out;
+  }
+};
+
+}  // namespace recorded
+
+// The second call of a signature is recorded, later ones replayed; each call computes from the
+// inputs as they are then, bit for bit as a direct call; another owner's larger call that
+// reallocates the scratch makes the first owner's next call run directly (its graph held the
+// old scratch), then record again; a new signature or a forgotten owner starts over.
+TEST(CudaRecording, ReplaysFollowInputsAndScratch) {
+  if (cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const auto backend = recorded::fresh_backend();
+  recorded::Product a(*backend, 300);
+  const int owner_a = 0, owner_b = 0;
+  const int64_t signature[] = {1, 300};
+  const auto expect_direct_bits = [&](const char* when) {
+    const std::vector<float> got = a.result();
+    a.issue();  // directly, same inputs
+    EXPECT_EQ(got, a.result()) << when;
+  };
+  for (int call = 0; call < 4; ++call) {
+    a.set_input();
+    backend->run_recorded(&owner_a, signature, [&] { a.issue(); });
+    expect_direct_bits("call of the first round");
+  }
+  Backend::RecordingStats s = backend->recording_stats();
+  EXPECT_EQ(s.direct, 1);
+  EXPECT_EQ(s.recorded, 1);
+  EXPECT_EQ(s.replayed, 2);
+
+  recorded::Product b(*backend, 20000);  // more rows: the split copies need more scratch
+  b.set_input();
+  const int64_t signature_b[] = {2};
+  backend->run_recorded(&owner_b, signature_b, [&] { b.issue(); });
+  for (int call = 0; call < 3; ++call) {
+    a.set_input();
+    backend->run_recorded(&owner_a, signature, [&] { a.issue(); });
+    expect_direct_bits("call after the scratch grew");
+  }
+  s = backend->recording_stats();
+  EXPECT_EQ(s.direct, 1 + 1 + 1);  // + b's, + a's first after the reallocation
+  EXPECT_EQ(s.recorded, 2);
+  EXPECT_EQ(s.replayed, 3);
+
+  const int64_t other[] = {1, 301};
+  backend->run_recorded(&owner_a, other, [&] { a.issue(); });
+  backend->forget_recorded(&owner_a);
+  backend->run_recorded(&owner_a, other, [&] { a.issue(); });
+  s = backend->recording_stats();
+  EXPECT_EQ(s.direct, 5);
+  EXPECT_EQ(s.recorded, 2);
+}
+
+// A call sequence that cannot be captured (here: an upload, which waits for the device) runs
+// directly every time, with the right result.
+TEST(CudaRecording, UncapturableCallsRunDirectly) {
+  if (cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const auto backend = recorded::fresh_backend();
+  recorded::Product a(*backend, 64);
+  std::mt19937 rng(3);
+  const int owner = 0;
+  const int64_t signature[] = {9};
+  for (int call = 0; call < 3; ++call) {
+    const std::vector<float> hx = normal_vector(rng, a.rows * a.k);
+    backend->run_recorded(&owner, signature, [&] {
+      backend->upload(a.x.data(), hx.data(), a.x.bytes());
+      a.issue();
+    });
+    const std::vector<float> got = a.result();
+    a.issue();
+    EXPECT_EQ(got, a.result()) << "call " << call;
+  }
+  const Backend::RecordingStats s = backend->recording_stats();
+  EXPECT_EQ(s.direct, 3);
+  EXPECT_EQ(s.recorded, 0);
+  EXPECT_EQ(s.replayed, 0);
+}
+
 }  // namespace
 }  // namespace strand::kernels

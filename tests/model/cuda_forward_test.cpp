@@ -118,5 +118,71 @@ TEST(CudaForward, PiecesAreTheRunsRows) {
   EXPECT_EQ(joined, want);
 }
 
+// Recorded calls (CUDA graphs, Backend::run_recorded) give the bits of direct ones: a causal
+// model decoding token by token (the same step replayed, its ids and carried state changing),
+// with a second stream on the same backend in between (its own recording; its larger prefill
+// grows the shared scratch in tf32x3, so the first stream's graph must be recorded anew), and
+// batches of windows with kept rows (variant scoring) of one shape.
+TEST(CudaForward, RecordedCallsGiveTheDirectBits) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const ModelWeights causal = make_random_model(mamba_2m_config(), 5);
+  const std::vector<int32_t> ids = chr20_ids(3000);
+  const auto decode = [&](kernels::Backend& backend) {
+    Backbone model(causal, backend);
+    Backbone::Stream one(model, 1), other(model, 8);
+    const int vocab = model.vocab_size();
+    std::vector<float> logits, step(static_cast<size_t>(8 * 64 * vocab));
+    one.feed_logits(std::span<const int32_t>(ids).subspan(0, 16), 16, kernels::MatF(step.data(), 16, vocab));
+    logits.insert(logits.end(), step.begin(), step.begin() + 16 * vocab);
+    for (int t = 0; t < 40; ++t) {
+      if (t == 20) {
+        std::vector<int32_t> prefill(ids.begin() + 100, ids.begin() + 100 + 8 * 64);
+        other.feed_logits(prefill, 64, kernels::MatF(step.data(), 8 * 64, vocab));
+        logits.insert(logits.end(), step.begin(), step.end());
+      }
+      one.feed_logits(std::span<const int32_t>(ids).subspan(16 + static_cast<size_t>(t), 1), 1,
+                      kernels::MatF(step.data(), 1, vocab));
+      logits.insert(logits.end(), step.begin(), step.begin() + vocab);
+    }
+    return logits;
+  };
+  const ModelWeights ps = load_model((test::source_dir() / "data" / "golden" / "ps").string());
+  const auto windows = [&](kernels::Backend& backend) {
+    Backbone model(ps, backend);
+    constexpr int64_t kWindow = 128, kWindows = 12;
+    const std::vector<int32_t> keep = {5, 64 + kWindow, 127 + 7 * kWindow, 3 + 11 * kWindow};
+    std::vector<float> all, out(keep.size() * static_cast<size_t>(model.hidden_width()));
+    for (int batch = 0; batch < 4; ++batch) {
+      const std::span<const int32_t> batch_ids =
+          std::span<const int32_t>(ids).subspan(static_cast<size_t>(batch * 97), kWindow * kWindows);
+      model.run_batch(batch_ids, kWindow,
+                      kernels::MatF(out.data(), static_cast<int64_t>(keep.size()), model.hidden_width()), {}, keep);
+      all.insert(all.end(), out.begin(), out.end());
+    }
+    return all;
+  };
+  for (GemmPrecision precision : {GemmPrecision::kFp32, GemmPrecision::kTf32x3}) {
+    auto recorded = kernels::make_cuda_backend(0, precision);
+    auto direct = kernels::make_cuda_backend(0, precision);
+    recorded->set_recording(true);
+    direct->set_recording(false);
+    EXPECT_EQ(decode(*recorded), decode(*direct)) << kernels::to_string(precision);
+    EXPECT_EQ(windows(*recorded), windows(*direct)) << kernels::to_string(precision);
+    const kernels::Backend::RecordingStats s = recorded->recording_stats();
+    // Direct: the prefill, the first one-token step, the other stream's prefill, the first
+    // window batch, and in tf32x3 the first step after that prefill (it grew the split copies'
+    // scratch, which the step's graph held). Recorded: the second step (and in tf32x3 the second
+    // after the prefill) and the second batch. Replayed: all other steps and batches.
+    const bool regrown = precision == GemmPrecision::kTf32x3;
+    EXPECT_EQ(s.direct, regrown ? 5 : 4) << kernels::to_string(precision);
+    EXPECT_EQ(s.recorded, regrown ? 3 : 2) << kernels::to_string(precision);
+    EXPECT_EQ(s.replayed, regrown ? 38 : 40) << kernels::to_string(precision);
+    EXPECT_EQ(direct->recording_stats().replayed + direct->recording_stats().recorded, 0);
+    std::printf("[ cuda ] %s recorded calls: %lld direct, %lld recorded, %lld replayed\n",
+                std::string(kernels::to_string(precision)).c_str(), static_cast<long long>(s.direct),
+                static_cast<long long>(s.recorded), static_cast<long long>(s.replayed));
+  }
+}
+
 }  // namespace
 }  // namespace strand::model
