@@ -49,7 +49,7 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
                   "rows per tile of the exact pass, 256 or more: fewer hold less memory (down to about 2 x "
                   "sqrt(length), where the per-tile checkpoints take over), at the cost of more launches and a "
                   "longer checkpoint sweep; a record shorter than a tile is one tile (default: 0, the backend's "
-                  "choice: 65,536 on a GPU)")
+                  "choice: on a GPU 65,536, or 131,072 for records over 524,288)")
       ->type_name("N");
   add_common_options(*cmd, state->common,
                      CommonFlags{.output = true,

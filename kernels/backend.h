@@ -97,9 +97,12 @@ class Backend {
   // Whether ops may be called from several threads at once (the CPU backends: yes; CUDA:
   // one stream per backend, so the model issues them from one thread).
   virtual bool concurrent_calls() const { return true; }
-  // Positions per tile that suit this backend when the caller does not choose (results never
-  // depend on it).
-  virtual int64_t default_tile_rows() const { return 1024; }
+  // Positions per tile that suit this backend for a record of `record_len` rows (0: short or
+  // unknown) when the caller does not choose (results never depend on it).
+  virtual int64_t default_tile_rows(int64_t record_len) const {
+    (void)record_len;
+    return 1024;
+  }
 };
 
 // An owning array of T in a backend's memory (move-only). The backend must outlive it.

@@ -328,7 +328,7 @@ void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out
   const int64_t out_rows = keep.empty() ? total : static_cast<int64_t>(keep.size());
   STRAND_ASSERT(out.rows == out_rows && out.cols == hidden_width(), "run_batch: output is [", out.rows, ", ", out.cols,
                 "], expected [", out_rows, ", ", hidden_width(), "]");
-  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows();
+  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(0);
   const int64_t group = std::max<int64_t>(1, tile_rows / seq_len) * seq_len;
   std::vector<int32_t> local;  // the kept rows of one group, as its own row indices
   std::vector<int64_t> out_row;
@@ -425,7 +425,8 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
   const bool final = options.layer < 0 || options.layer == config_.n_layer;
   const size_t blocks = final ? layers_.size() : static_cast<size_t>(options.layer);
   const int64_t tile_rows =
-      batch_seq_len > 0 ? len : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(), len);
+      batch_seq_len > 0 ? len
+                        : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(len), len);
   std::vector<Workspace> own;
   std::vector<Workspace>& ws = cache ? batch_cache_->ws : own;
   if (blocks > 0) {
@@ -833,7 +834,7 @@ void Backbone::finish_tile(const LayerPlan& layer, MatF r, std::vector<Workspace
 FlopCount Backbone::executed_flops_per_base(int64_t len, int64_t tile_rows) const {
   const MixerFlops m = mixer_flops(config_);
   // The checkpoint sweep covers every tile but the first.
-  const int64_t rows = std::min(tile_rows > 0 ? tile_rows : backend_.default_tile_rows(), std::max<int64_t>(len, 1));
+  const int64_t rows = std::min(tile_rows > 0 ? tile_rows : backend_.default_tile_rows(len), std::max<int64_t>(len, 1));
   const int64_t tiles = (std::max<int64_t>(len, 1) + rows - 1) / rows;
   const double swept = static_cast<double>(tiles - 1) / static_cast<double>(tiles);
   const double d = config_.d_model;

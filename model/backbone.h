@@ -71,8 +71,9 @@ class Backbone {
   int hidden_width() const { return config_.hidden_width(); }
   int vocab_size() const { return config_.vocab_size; }
   const ModelConfig& config() const { return config_; }
-  // Rows per tile when ForwardOptions::tile_rows is 0 (the backend's choice).
-  int64_t default_tile_rows() const { return backend_.default_tile_rows(); }
+  // Rows per tile when ForwardOptions::tile_rows is 0 (the backend's choice) for a record of
+  // `record_len` rows (0: short or unknown).
+  int64_t default_tile_rows(int64_t record_len = 0) const { return backend_.default_tile_rows(record_len); }
 
   // Final hidden states of one record ([L, hidden_width], the reference's last_hidden_state):
   // out must be [ids.size(), hidden_width] (any ld), in host memory, whatever the backend (a

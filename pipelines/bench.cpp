@@ -96,8 +96,15 @@ void run_bench(const BenchOptions& options) {
   const model::ModelConfig& config = weights.config;
   kernels::Backend& backend = compute.backend();
   model::Backbone backbone(weights, backend);
-  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backbone.default_tile_rows();
+  // 0: the backend's default, which may depend on the length.
+  const int64_t tile_rows = options.tile_rows;
   const model::ForwardOptions forward{.tile_rows = tile_rows};
+  std::string tiles = cat("tiles of ", tile_rows, " rows");
+  if (tile_rows == 0) {
+    tiles = "tiles of";
+    for (size_t i = 0; i < options.lengths.size(); ++i)
+      tiles += cat(i ? ", " : " ", backbone.default_tile_rows(options.lengths[i]), " rows at ", options.lengths[i]);
+  }
   log_info("bench", "model ", options.model, ": ", config.n_layer, " layers, d_model ", config.d_model,
            config.rcps ? " (PS)" : "", ", ", threads, " threads, backend ", backend.name());
 
@@ -117,8 +124,8 @@ void run_bench(const BenchOptions& options) {
                                              "bench output");
   std::string text;
   text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
-              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, tiles of ", tile_rows,
-              " rows (a shorter record: one tile)\n");
+              backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, ", tiles,
+              " (a shorter record: one tile)\n");
   text += cat("# measured ", precision, " GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"

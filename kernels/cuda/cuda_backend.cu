@@ -202,7 +202,13 @@ class CudaBackend final : public Backend {
   bool concurrent_calls() const override { return false; }
   // The chunked scan fills the GPU from a few thousand rows on; 64k-row tiles keep launches
   // few and the per-tile workspace (~19 KB per row for a PS model's two halves) near 1.2 GB.
-  int64_t default_tile_rows() const override { return 65536; }
+  // Records of more than 4 x 131,072 rows take 131,072-row tiles: the checkpoint sweep skips
+  // the first tile, so bigger ones sweep less (H100, Caduceus-PS 131k shape, 1 Mb in tf32x3:
+  // 1.93 -> 1.84 s, peak 3.5 -> 5.0 GB, 18 % of the reference's 27.8 GB; 262,144 rows: 1.77 s
+  // but 8.2 GB, over a quarter of it), where the record itself already needs gigabytes.
+  int64_t default_tile_rows(int64_t record_len) const override {
+    return record_len > 4 * kLongTileRows ? kLongTileRows : kTileRows;
+  }
 
  private:
   void activate() const { STRAND_CUDA_CHECK(cudaSetDevice(ordinal_)); }
@@ -243,6 +249,7 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas_ = nullptr;
   // 32 MiB: NVIDIA's recommendation for Hopper (cuBLAS documentation, cublasSetWorkspace).
   static constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+  static constexpr int64_t kTileRows = 65536, kLongTileRows = 131072;
   void* cublas_workspace_ = nullptr;
   std::unique_ptr<cuda::Workspace> workspace_;
   std::unique_ptr<cuda::GraphRecorder> recorder_;  // after workspace_, whose generation it reads

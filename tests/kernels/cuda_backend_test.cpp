@@ -127,7 +127,8 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   EXPECT_EQ(be.name(), "cuda:0");
   EXPECT_FALSE(be.host_memory());
   EXPECT_FALSE(be.concurrent_calls());
-  EXPECT_EQ(be.default_tile_rows(), 65536);
+  EXPECT_EQ(be.default_tile_rows(0), 65536);
+  EXPECT_EQ(be.default_tile_rows(1000000), 131072);
   EXPECT_EQ(be.allocate(0), nullptr);
   be.deallocate(nullptr);
 
@@ -243,6 +244,12 @@ TEST(CudaLinear, MatchesCpu) {
   for (int f = 0; f < 8; ++f) check_linear(rng, 129, 70, 33, f & 1, f & 2, f & 4);
   check_linear(rng, 7, 2048, 256, true, true, false);
   check_linear(rng, 300, 1024, 64, false, true, true);
+  // Few output columns (fp32 in every mode): x_proj's shape over many rows, K not a multiple of
+  // 32, one column, 17 columns, and 65 (the narrowest product the reduced modes take).
+  check_linear(rng, 70001, 512, 48, true, false, false);
+  check_linear(rng, 257, 1000, 1, false, true, true);
+  check_linear(rng, 131, 45, 17, true, true, true);
+  check_linear(rng, 1, 512, 65, false, false, false);
   check_linear(rng, 129, 0, 5, false, true, false);   // K = 0: y = bias
   check_linear(rng, 129, 0, 5, true, true, true);     // K = 0: y += bias
   check_linear(rng, 129, 0, 5, false, false, false);  // K = 0: y = 0
