@@ -414,8 +414,7 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
                 config_.n_layer);
   check_ids(ids);
 
-  std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
-  if (!backend_.concurrent_calls()) one_at_a_time.lock();
+  const std::unique_lock<std::mutex> one_at_a_time = one_caller();
   // Batches on a backend with its own memory (one caller at a time there) keep their buffers.
   const bool cache = batch_seq_len > 0 && !backend_.host_memory() && !backend_.concurrent_calls();
   if (cache && !batch_cache_) batch_cache_ = std::make_unique<BatchCache>();
@@ -493,10 +492,18 @@ bool Backbone::streamable() const {
   return true;
 }
 
+std::unique_lock<std::mutex> Backbone::one_caller() {
+  std::unique_lock<std::mutex> lock(serial_, std::defer_lock);
+  if (!backend_.concurrent_calls()) lock.lock();
+  return lock;
+}
+
 Backbone::Stream::Stream(Backbone& backbone, int64_t sequences) : backbone_(backbone), sequences_(sequences) {
   STRAND_ASSERT(sequences > 0);
   if (!backbone.streamable())
     fail("model ", backbone.weights_.folder, ": only left-to-right (causal) models can be run token by token");
+  // Another stream of this backbone may be calling (or recording) on the backend right now.
+  const std::unique_lock<std::mutex> one_at_a_time = backbone.one_caller();
   const ModelConfig& c = backbone.config_;
   const auto di = static_cast<size_t>(c.mixer.d_inner());
   for (int l = 0; l < c.n_layer; ++l) {
@@ -508,7 +515,16 @@ Backbone::Stream::Stream(Backbone& backbone, int64_t sequences) : backbone_(back
 }
 
 Backbone::Stream::~Stream() {
+  // The buffers go here, under the lock: freeing device memory while another stream of this
+  // backbone records its calls would not be safe.
+  const std::unique_lock<std::mutex> one_at_a_time = backbone_.one_caller();
   backbone_.backend_.forget_recorded(this);
+  conv_.clear();
+  scan_.clear();
+  ws_.clear();
+  r_ = kernels::DeviceBuffer<float>();
+  logits_ = kernels::DeviceBuffer<float>();
+  ids_ = kernels::DeviceBuffer<int32_t>();
 }
 
 MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n, bool logits) {
@@ -569,8 +585,7 @@ void Backbone::Stream::feed(std::span<const int32_t> ids, int64_t n, MatF hidden
   Backbone& b = backbone_;
   STRAND_ASSERT(hidden.rows == sequences_ * n && hidden.cols == b.hidden_width(), "feed: output is [", hidden.rows,
                 ", ", hidden.cols, "]");
-  std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
-  if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
+  const std::unique_lock<std::mutex> one_at_a_time = b.one_caller();
   const MatF r = advance(ids, n, false);
   b.download(r, hidden);
 }
@@ -579,8 +594,7 @@ void Backbone::Stream::feed_logits(std::span<const int32_t> ids, int64_t n, MatF
   Backbone& b = backbone_;
   STRAND_ASSERT(logits.rows == sequences_ * n && logits.cols == b.vocab_size(), "feed_logits: output is [",
                 logits.rows, ", ", logits.cols, "]");
-  std::unique_lock<std::mutex> one_at_a_time(b.serial_, std::defer_lock);
-  if (!b.backend_.concurrent_calls()) one_at_a_time.lock();
+  const std::unique_lock<std::mutex> one_at_a_time = b.one_caller();
   advance(ids, n, true);
   b.download(logits_.mat(logits.rows, logits.cols), logits);
 }
@@ -866,8 +880,7 @@ FlopCount Backbone::executed_flops_per_base(int64_t len, int64_t tile_rows) cons
 
 void Backbone::logits(ConstMatF hidden, MatF out) {
   STRAND_ASSERT(hidden.cols == hidden_width() && out.cols == config_.vocab_size && out.rows == hidden.rows);
-  std::unique_lock<std::mutex> one_at_a_time(serial_, std::defer_lock);
-  if (!backend_.concurrent_calls()) one_at_a_time.lock();
+  const std::unique_lock<std::mutex> one_at_a_time = one_caller();
   // Host matrices: staged through the backend's memory when it has its own.
   kernels::DeviceBuffer<float> hidden_buffer, out_buffer;
   ConstMatF h = hidden;

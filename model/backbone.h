@@ -227,6 +227,8 @@ class Backbone {
   kernels::ConstMatF resident_streamed(kernels::ConstMatF host);
   const float* copy_of(const float* host, size_t count);  // the backend-memory copy, made once
   void place_weights();
+  // Holds serial_ when the backend takes its calls from one thread at a time (else unlocked).
+  std::unique_lock<std::mutex> one_caller();
   // Host <-> backend memory, one transfer when both sides are contiguous, else row by row.
   void upload(kernels::ConstMatF host, kernels::MatF dst);
   void download(kernels::ConstMatF src, kernels::MatF host);

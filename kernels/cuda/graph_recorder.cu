@@ -37,6 +37,8 @@ cudaGraphExec_t GraphRecorder::capture(cudaStream_t stream, const std::function<
   } catch (const std::exception& e) {
     issued = false;
     log_debug("cuda graph", "capture: ", e.what());
+  } catch (...) {
+    issued = false;  // ended below all the same: a stream left capturing would fail every op
   }
   cudaGraph_t graph = nullptr;
   const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
@@ -79,7 +81,12 @@ void GraphRecorder::run(const void* owner, std::span<const int64_t> signature, c
   const bool failed_before = same && entry.capture_failed;
   entry.signature.assign(signature.begin(), signature.end());
   entry.capture_failed = failed_before;
-  issue();
+  try {
+    issue();
+  } catch (...) {
+    entry.signature.clear();  // not run through: the next call runs directly again
+    throw;
+  }
   // Read after issue(): the ops may have grown their scratch this time.
   entry.generation = workspace_.generation();
   ++stats_.direct;
