@@ -13,7 +13,7 @@ namespace {
 struct TrainHeadState {
   CommonOptions common;
   pipelines::TrainHeadOptions options;
-  std::string classes, holdout = "contig", train_bases, eval_bases;
+  std::string classes, holdout = "auto", train_bases, eval_bases;
 };
 
 int run_train_head_command(TrainHeadState& s, const Invocation& invocation) {
@@ -32,7 +32,9 @@ int run_train_head_command(TrainHeadState& s, const Invocation& invocation) {
   if (!s.eval_bases.empty()) o.eval_bases = parse_base_count(s.eval_bases, "--eval-bases");
   o.command_line = invocation.command_line;
   o.holdout = parse_choice(s.holdout, "--holdout",
-                           {std::pair{"contig", pipelines::Holdout::kContig}, {"region", pipelines::Holdout::kRegion}});
+                           {std::pair{"auto", pipelines::Holdout::kAuto},
+                            {"contig", pipelines::Holdout::kContig},
+                            {"region", pipelines::Holdout::kRegion}});
   if (!std::string_view(o.output.path).ends_with(".safetensors"))
     fail("invalid -o/--output ", quote_for_message(o.output.path), ": a head is saved as a .safetensors file");
   o.validate();
@@ -68,8 +70,9 @@ Command register_train_head(CLI::App& parent, const Invocation& invocation) {
                   "those present)")
       ->type_name("LIST");
   cmd->add_option("--holdout", state->holdout,
-                  "held-out bases: whole contigs, or a region at the end of each contig (default: contig)")
-      ->type_name("contig|region");
+                  "held-out bases: whole contigs, or a region at the end of each contig; auto: whole contigs "
+                  "when one fits --holdout-fraction, else regions (default: auto)")
+      ->type_name("auto|contig|region");
   cmd->add_option("--holdout-fraction", o.holdout_fraction, "fraction of the bases held out (default: 0.1)")
       ->type_name("F");
   cmd->add_option("--hidden", o.hidden, "hidden ReLU units (default: 0, softmax regression)")->type_name("N");

@@ -37,16 +37,22 @@ std::vector<Split> choose_split(const std::vector<AnnotatedContig>& contigs, con
   std::vector<Split> split(contigs.size());
   int64_t total = 0;
   for (const auto& c : contigs) total += static_cast<int64_t>(c.seq.size());
-  if (o.holdout == Holdout::kRegion) {
+  const int64_t budget = static_cast<int64_t>(std::llround(o.holdout_fraction * static_cast<double>(total)));
+  const auto region_split = [&](std::string_view why) {
     for (size_t i = 0; i < contigs.size(); ++i) {
       const int64_t len = static_cast<int64_t>(contigs[i].seq.size());
       split[i] = {len - static_cast<int64_t>(std::llround(o.holdout_fraction * static_cast<double>(len))), len};
     }
-    description = cat("region split: the last ", format_significant(100 * o.holdout_fraction, 3), " % of every contig");
+    description =
+        cat("region split", why, ": the last ", format_significant(100 * o.holdout_fraction, 3), " % of every contig");
     return split;
-  }
+  };
+  if (o.holdout == Holdout::kRegion) return region_split("");
+  bool fits = false;
+  for (const auto& c : contigs) fits |= static_cast<int64_t>(c.seq.size()) <= budget;
+  if (o.holdout == Holdout::kAuto && !fits)
+    return region_split(cat(" (no contig fits ", format_significant(100 * o.holdout_fraction, 3), " % of the bases)"));
   // Whole contigs, in a seeded random order, while they fit the budget.
-  const int64_t budget = static_cast<int64_t>(std::llround(o.holdout_fraction * static_cast<double>(total)));
   std::vector<size_t> order(contigs.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::mt19937_64 rng(seed ^ 0x5eed5eedULL);

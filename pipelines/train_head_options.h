@@ -14,7 +14,9 @@ namespace strand::pipelines {
 
 // Which bases are held out to measure the head: whole contigs (no leakage between
 // neighbouring positions) or a region at the end of every contig (for single-contig genomes).
-enum class Holdout { kContig, kRegion };
+// kAuto: whole contigs when some contig fits the held-out fraction, else a region of each
+// (a single-chromosome genome).
+enum class Holdout { kAuto, kContig, kRegion };
 
 // Default classes: CDS (by strand and codon position), and tRNA / rRNA where the annotation
 // has them (without --classes, types absent from every input are dropped with a note).
@@ -33,7 +35,7 @@ struct TrainHeadOptions {
   std::vector<std::string> genbank;  // --genbank: sequence and annotation in one file (repeatable)
   std::vector<std::string> classes = kDefaultHeadClasses;  // feature types the head predicts
   bool classes_given = false;        // --classes given: every type must occur
-  Holdout holdout = Holdout::kContig;
+  Holdout holdout = Holdout::kAuto;
   double holdout_fraction = 0.1;  // of the bases (kContig: whole contigs adding up to about this)
   int hidden = 0;                 // --hidden: ReLU units (0 = softmax regression)
   int64_t train_bases = kDefaultHeadTrainBases;

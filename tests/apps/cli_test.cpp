@@ -85,7 +85,7 @@ TEST(Cli, EveryCommandHasHelpNamingItsOptions) {
        {"INPUT", "--pool", "none|mean", "--rc", "none|average", "--layer", "--window", "--overlap", "-o,--output",
         "--batch", "-r,--regions", "--threads", "--device"}},
       {"train-head",
-       {"-m,--model", "--fasta", "--gff", "--genbank", "--classes", "--holdout", "contig|region", "-o,--output",
+       {"-m,--model", "--fasta", "--gff", "--genbank", "--classes", "--holdout", "auto|contig|region", "-o,--output",
         "--threads", "--device"}},
       {"info", {"MODEL", "-m,--model"}},
       {"bench", {"-m,--model", "--lengths", "--tile-rows", "--device", "--precision", "--threads", "-o,--output"}},

@@ -151,8 +151,7 @@ TEST(TrainHead, RecoversHeldOutLambdaCds) {
   o.model = "bacteria-ps";
   o.fasta = {slice.fasta};
   o.gff = {slice.gff3};
-  o.holdout = Holdout::kRegion;
-  o.holdout_fraction = 0.25;
+  o.holdout_fraction = 0.25;  // one contig: the default holdout takes its last quarter
   o.train_bases = 15000;
   o.epochs = 8;
   o.seed = 3;
@@ -169,6 +168,13 @@ TEST(TrainHead, RecoversHeldOutLambdaCds) {
   // The head belongs to this backbone, and to no other.
   const AnnotationHead head = AnnotationHead::load(o.output.path, "");
   EXPECT_EQ(head.metadata().at("backbone_sha256").size(), 64u);
+  const std::string& training = head.metadata().at("training");
+  EXPECT_NE(training.find("\"region split (no contig fits 25 % of the bases)"), std::string::npos) << training;
+  // Asked for whole contigs, a one-contig genome has none to hold out (before any embedding).
+  TrainHeadOptions whole = o;
+  whole.holdout = Holdout::kContig;
+  whole.output.path = (dir / "whole.safetensors").string();
+  test::expect_error([&] { run_train_head(whole); }, {"--holdout contig", "--holdout region"});
   AnnotateOptions a;
   a.input = fixture("examples/lambda.fa").string();
   a.model = fixture("golden/ps").string();
