@@ -38,20 +38,19 @@ std::vector<Split> choose_split(const std::vector<AnnotatedContig>& contigs, con
   int64_t total = 0;
   for (const auto& c : contigs) total += static_cast<int64_t>(c.seq.size());
   const int64_t budget = static_cast<int64_t>(std::llround(o.holdout_fraction * static_cast<double>(total)));
+  const std::string percent = format_significant(100 * o.holdout_fraction, 3);
   const auto region_split = [&](std::string_view why) {
     for (size_t i = 0; i < contigs.size(); ++i) {
       const int64_t len = static_cast<int64_t>(contigs[i].seq.size());
       split[i] = {len - static_cast<int64_t>(std::llround(o.holdout_fraction * static_cast<double>(len))), len};
     }
-    description =
-        cat("region split", why, ": the last ", format_significant(100 * o.holdout_fraction, 3), " % of every contig");
+    description = cat("region split", why, ": the last ", percent, " % of every contig");
     return split;
   };
   if (o.holdout == Holdout::kRegion) return region_split("");
   bool fits = false;
   for (const auto& c : contigs) fits |= static_cast<int64_t>(c.seq.size()) <= budget;
-  if (o.holdout == Holdout::kAuto && !fits)
-    return region_split(cat(" (no contig fits ", format_significant(100 * o.holdout_fraction, 3), " % of the bases)"));
+  if (o.holdout == Holdout::kAuto && !fits) return region_split(cat(" (no contig fits ", percent, " % of the bases)"));
   // Whole contigs, in a seeded random order, while they fit the budget.
   std::vector<size_t> order(contigs.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -67,9 +66,8 @@ std::vector<Split> choose_split(const std::vector<AnnotatedContig>& contigs, con
     names.push_back(contigs[i].name);
   }
   if (held == 0)
-    fail("--holdout contig: no contig is small enough to hold out (", contigs.size(), " contigs; ",
-         format_significant(100 * o.holdout_fraction, 3), " % of the bases is ", budget,
-         "); use --holdout region, or a larger --holdout-fraction");
+    fail("--holdout contig: no contig is small enough to hold out (", contigs.size(), " contigs; ", percent,
+         " % of the bases is ", budget, "); use --holdout region, or a larger --holdout-fraction");
   std::sort(names.begin(), names.end());
   std::string list;
   for (size_t i = 0; i < names.size() && i < 100; ++i) list += cat(i ? ", " : "", names[i]);

@@ -7,6 +7,10 @@
 // stream): concurrent_calls() is false. Memory use counts every allocate() and the ops'
 // scratch (cuda::Workspace), not the CUDA context or cuBLAS's workspace (32 MiB). Repeated
 // op sequences that the model marks (run_recorded) run as CUDA graphs (cuda/graph_recorder.h).
+// clang-format off
+#include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
+// clang-format on
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -20,7 +24,6 @@
 #include "core/error.h"
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
 #include "kernels/cuda/graph_recorder.h"
 #include "kernels/cuda/op_profile.h"
 

@@ -1,10 +1,13 @@
 // GraphRecorder (graph_recorder.h): CUDA graphs of repeated op sequences.
+// clang-format off
+#include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
+// clang-format on
+
 #include <algorithm>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
 #include "kernels/cuda/graph_recorder.h"
 
 namespace strand::kernels::cuda {
