@@ -384,17 +384,18 @@ ScanViews views(const DeviceScanData& d) {
   return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data(), d.dt_w.cview()};
 }
 
-// flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate onto a random y; rank > 0:
-// the fused dt_proj (delta = dt_in · dt_w^T) instead of an explicit delta.
+// flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate onto a random y, 64 aligned
+// views (ScanData; y too): the 16-byte staging; rank > 0: the fused dt_proj (delta = dt_in ·
+// dt_w^T) instead of an explicit delta.
 void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
                 float delta_mean = 0.0f, int64_t rank = 0) {
   const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
-  const bool accumulate = flags & 32, fused = rank > 0;
+  const bool accumulate = flags & 32, aligned = flags & 64, fused = rank > 0;
   SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " R " << rank
                                   << " reverse " << reverse << " gate " << gate << " bias " << bias << " skip " << skip
-                                  << " state " << state << " accumulate " << accumulate);
-  const ScanData data(rng, seqs, len, dim, nstate, delta_mean, rank);
-  Buffer y0(seqs * len, dim + 1);  // y is a column slice
+                                  << " state " << state << " accumulate " << accumulate << " aligned " << aligned);
+  const ScanData data(rng, seqs, len, dim, nstate, delta_mean, rank, aligned);
+  Buffer y0(seqs * len, dim + 1, aligned ? ScanData::round4(dim) + 4 : dim + 1);  // y is a column slice
   if (accumulate) fill_normal(rng, y0);
 
   Buffer want = y0;
@@ -468,6 +469,21 @@ TEST(CudaScan, FusedDtProjAndAccumulateMatchCpu) {
   check_scan(rng, 1, 65536, 512, 16, 0b111111, 0.0f, 16);
   check_scan(rng, 1, 300, 20, 16, 0b111111, 21.0f, 16);  // dt above the softplus threshold
   check_scan(rng, 1, kLongRows, 5, 16, 0b111110, 0.0f, 16);
+}
+
+// The 16-byte staging (aligned views, as the model's): channel counts that end inside a float4
+// (70) and beyond a block (130, 512), d_state that is not a power of 2 (12: zero-filled float4s
+// of B and C), rows whose float4s do not divide the block (R 4, N 8: 3 per row), delta given or
+// fused, every option, chunked and direct.
+TEST(CudaScan, AlignedStagingMatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(34);
+  for (int f = 0; f < 64; f += 3) check_scan(rng, 2, 129, 70, 12, 64 | f, 0.0f, 16);
+  for (int f = 0; f < 64; f += 5) check_scan(rng, 2, 300, 130, 16, 64 | f);
+  check_scan(rng, 1, 2049, 70, 8, 64 | 0b111111, 0.0f, 4);
+  check_scan(rng, 2, 20000, 512, 16, 64 | 0b111111, 0.0f, 16);
+  check_scan(rng, 1, 65536, 130, 12, 64 | 0b101110, 0.0f, 8);
+  check_scan(rng, 1, 65536, 70, 16, 64 | 0b011111);
 }
 
 // Tiles with the state carried (h_in == h_out, one device buffer) equal one pass to rounding:

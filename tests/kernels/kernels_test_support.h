@@ -123,20 +123,26 @@ ScanViews views(const ScanData& d);
 ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, bool reverse, bool gate, bool bias, bool skip,
                        bool fused = false);
 
+// aligned: every view starts on 16 bytes and has a row stride of whole float4s (u at column 0,
+// z at the next multiple of 4, B after 4 unused columns or dt_in), as the model's buffers are; the
+// CUDA scan then stages with 16-byte copies. Otherwise u starts at column 1 (no view aligned).
 struct ScanData {
   int64_t seqs, len, dim, nstate, rank;
+  bool aligned;
   Buffer xz, delta, dbc, a, dt_w;
   std::vector<float> dt_bias, dskip, h_in;
 
-  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f, int64_t dt_rank = 0)
+  ScanData(std::mt19937& rng, int64_t s, int64_t l, int64_t d, int64_t n, float delta_mean = 0.0f, int64_t dt_rank = 0,
+           bool align = false)
       : seqs(s),
         len(l),
         dim(d),
         nstate(n),
         rank(dt_rank),
-        xz(s * l, 2 * d + 1),
-        delta(s * l, d, d + 2),
-        dbc(s * l, dt_cols() + 2 * n),
+        aligned(align),
+        xz(s * l, align ? 2 * round4(d) : 2 * d + 1),
+        delta(s * l, d, align ? round4(d) + 4 : d + 2),
+        dbc(s * l, dt_cols() + 2 * n, align ? round4(dt_cols() + 2 * n) : dt_cols() + 2 * n),
         a(d, n, n + 1),
         dt_w(dt_rank > 0 ? Buffer(d, dt_rank, dt_rank + 1) : Buffer()) {
     fill_normal(rng, xz);
@@ -159,8 +165,11 @@ struct ScanData {
       fill_normal(rng, dt_w, delta_mean / float(rank), 1.0f / std::sqrt(float(rank)));
     }
   }
-  // Columns of dbc before B: dt_in's R, or 3 unused ones without a dt_rank.
-  int64_t dt_cols() const { return rank > 0 ? rank : 3; }
+  static int64_t round4(int64_t v) { return (v + 3) / 4 * 4; }
+  // Columns of dbc before B: dt_in's R, or 3 (aligned: 4) unused ones without a dt_rank.
+  int64_t dt_cols() const { return rank > 0 ? rank : aligned ? 4 : 3; }
+  int64_t u_col() const { return aligned ? 0 : 1; }
+  int64_t z_col() const { return aligned ? round4(dim) : 1 + dim; }
   // Params over the host copies.
   ScanParams params(MatF y, bool reverse, bool gate, bool bias, bool skip, bool fused = false) const {
     return scan_params(*this, views(*this), y, reverse, gate, bias, skip, fused);
@@ -175,7 +184,7 @@ inline ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, 
                               bool skip, bool fused) {
   const int64_t dim = data.dim, n = data.nstate, b0 = data.dt_cols();
   ScanParams p;
-  p.u = v.xz.col_slice(1, dim);
+  p.u = v.xz.col_slice(data.u_col(), dim);
   if (fused) {
     p.dt_in = v.dbc.col_slice(0, data.rank);
     p.dt_w = v.dt_w;
@@ -187,7 +196,7 @@ inline ScanParams scan_params(const ScanData& data, const ScanViews& v, MatF y, 
   p.B = v.dbc.col_slice(b0, n);
   p.C = v.dbc.col_slice(b0 + n, n);
   p.Dskip = skip ? v.dskip : nullptr;
-  if (gate) p.z = v.xz.col_slice(1 + dim, dim);
+  if (gate) p.z = v.xz.col_slice(data.z_col(), dim);
   p.y = y;
   p.seq_len = data.len;
   p.reverse = reverse;
