@@ -156,6 +156,26 @@ __device__ __forceinline__ void stage_float4(float* dst, const float* src, int b
   for (int k = 0; k < 4; ++k) dst[k] = 4 * k < bytes ? src[k] : 0.0f;
 #endif
 }
+// Bytes of a float4 whose first `left` floats exist (the rest are zero-filled).
+__device__ __forceinline__ int float4_bytes(int64_t left) {
+  return left >= 4 ? 16 : left > 0 ? static_cast<int>(4 * left) : 0;
+}
+// Where the float4 at column j of a staged row (dt_in | B | C, B and C padded from nstate to kN)
+// comes from: src + row * ld, `bytes` of it.
+struct RowSource {
+  const float* src;
+  int64_t ld;
+  int bytes;
+};
+template <int kN>
+__device__ __forceinline__ RowSource row_source(const ScanArgs& a, int j, int rank_pad) {
+  if (j < rank_pad) return {a.dt_in + j, a.dt_in_ld, 16};
+  const bool is_b = j < rank_pad + kN;
+  const int n = is_b ? j - rank_pad : j - rank_pad - kN;
+  const int bytes = float4_bytes(a.nstate - n);
+  if (bytes == 0) return {a.B, 0, 0};
+  return is_b ? RowSource{a.B + n, a.B_ld, bytes} : RowSource{a.C + n, a.C_ld, bytes};
+}
 __device__ __forceinline__ void stage_commit() {
 #if __CUDA_ARCH__ >= 800
   asm volatile("cp.async.commit_group;\n" ::);
@@ -224,25 +244,13 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
   // row, thread tid copies float4 row_j / 4 of rows row_i0, row_i0 + row_di, ...; otherwise
   // (row_fixed false) the generic loop below. Columns: kThreads / 4 = 32 float4s per row.
   static_assert(kThreads == 128, "the column staging maps 32 float4s to a row");
-  const int row4_all = row_floats / 4;
-  const bool row_fixed = kThreads % row4_all == 0;
-  const int row_i0 = tid / row4_all, row_di = kThreads / row4_all, row_j = 4 * (tid - row_i0 * row4_all);
-  const float* row_src = a.B;
-  int64_t row_ld = 0;
-  int row_bytes = 16;
-  if (a.vec && row_fixed) {
-    if (row_j < rank_pad) {
-      row_src = a.dt_in + row_j, row_ld = a.dt_in_ld;
-    } else {
-      const bool is_b = row_j < rank_pad + kN;
-      const int n = is_b ? row_j - rank_pad : row_j - rank_pad - kN, left = nstate - n;
-      row_bytes = left >= 4 ? 16 : left > 0 ? 4 * left : 0;
-      if (row_bytes > 0) row_src = is_b ? a.B + n : a.C + n, row_ld = is_b ? a.B_ld : a.C_ld;
-    }
-  }
+  const int row4 = row_floats / 4;
+  const bool row_fixed = kThreads % row4 == 0;
+  const int row_i0 = tid / row4, row_di = kThreads / row4, row_j = 4 * (tid - row_i0 * row4);
+  const RowSource row_fixed_src = a.vec && row_fixed ? row_source<kN>(a, row_j, rank_pad) : RowSource{a.B, 0, 0};
   const int col_i0 = tid / 32, col_k = 4 * (tid % 32);
   const int64_t col_dk = int64_t(blockIdx.y) * kThreads + col_k;
-  const int col_bytes = a.dim - col_dk >= 4 ? 16 : a.dim > col_dk ? static_cast<int>(4 * (a.dim - col_dk)) : 0;
+  const int col_bytes = float4_bytes(a.dim - col_dk);
   // Enqueues the copies of the round starting at q0 into buffer `buf` (one commit group).
   const auto stage = [&](int64_t q0, int buf) {
     const int count = q_end - q0 < kSub ? static_cast<int>(q_end - q0) : kSub;
@@ -252,25 +260,14 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
       // fixed column, so its source moves by whole rows from round to round.
       const int64_t row0 = a.row_of(s, q0);
       if (row_fixed) {
+        const RowSource& r = row_fixed_src;
         for (int i = row_i0; i < count; i += row_di)
-          stage_float4(rows + i * row_floats + row_j, row_src + (row0 + dir * i) * row_ld, row_bytes);
+          stage_float4(rows + i * row_floats + row_j, r.src + (row0 + dir * i) * r.ld, r.bytes);
       } else {
-        const int row4 = row_floats / 4;
         for (int f = tid; f < count * row4; f += kThreads) {
-          const int i = f / row4, j = 4 * (f - i * row4);
-          const int64_t row = row0 + dir * i;
-          const float* src = a.B;
-          int bytes = 16;
-          if (j < rank_pad) {
-            src = a.dt_in + row * a.dt_in_ld + j;
-          } else {
-            const bool is_b = j < rank_pad + kN;
-            const int n = is_b ? j - rank_pad : j - rank_pad - kN;
-            const int left = nstate - n;
-            bytes = left >= 4 ? 16 : left > 0 ? 4 * left : 0;
-            if (bytes > 0) src = is_b ? a.B + row * a.B_ld + n : a.C + row * a.C_ld + n;
-          }
-          stage_float4(rows + 4 * f, src, bytes);
+          const int i = f / row4;
+          const RowSource r = row_source<kN>(a, 4 * (f - i * row4), rank_pad);
+          stage_float4(rows + 4 * f, r.src + (row0 + dir * i) * r.ld, r.bytes);
         }
       }
       // The columns: row i of a column array as kThreads / 4 float4s of neighbouring channels,
