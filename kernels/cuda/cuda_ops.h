@@ -59,6 +59,10 @@ class Workspace {
 // `handle` must be bound to `stream` (cublasSetStream) with the default math mode.
 void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handle, cudaStream_t stream,
             Workspace& ws);                                                         // gemm.cu
+// linear's tf32x3 products with x split in registers (no split copy of x), for the shapes and
+// alignments tf32x3_kernel_applies() accepts.
+bool tf32x3_kernel_applies(const LinearParams& p);                                  // gemm_tf32x3.cu
+void tf32x3_linear(const LinearParams& p, cudaStream_t stream, Workspace& ws);      // gemm_tf32x3.cu
 void conv1d_silu(const ConvParams& p, cudaStream_t stream);                         // conv.cu
 void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws);       // scan.cu
 void add_rms_norm(const AddRmsNormParams& p, cudaStream_t stream);                  // rowwise.cu

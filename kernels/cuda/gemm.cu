@@ -19,10 +19,10 @@
 //         bf16 x bf16 GEMM with fp32 accumulation and fp32 y. The weights are converted at
 //         every call: they are small next to x, and no cache can go stale.
 // Products with few output columns (N < kReducedMinColumns: the mixers' x_proj, whose dt, B
-// and C feed the scan's exponentials) stay fp32 in every mode, for exactness. They are not
-// bound by reading x, though: on an H100 a [262,144 x 512] x [512 -> 48] product takes ~0.6 ms
-// (~22 TFLOP/s, x read at a third of HBM bandwidth; 14 % of bf16 scoring's GPU time), so a
-// kernel made for skinny fp32 products could still gain there.
+// and C feed the scan's exponentials) stay fp32-accurate in every mode: in the tensor-core
+// modes tf32x3 with x split in registers (gemm_tf32x3.cu) where that kernel takes the shape (at
+// least 512 rows, x with 16-byte rows), otherwise fp32. Products of 64 to 383 columns
+// (out_proj) run fp32 in tf32x3 mode.
 //
 // Row-major y[M, N] = x[M, K] · w[N, K]^T is, read column-major, y^T[N, M] = w · x^T, i.e.
 // gemm(opA = T, opB = N, m = N, n = M, k = K, A = w (lda = w.ld), B = x (ldb = x.ld),
@@ -35,6 +35,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/tf32.cuh"
 
 namespace strand::kernels::cuda {
 namespace {
@@ -64,22 +65,6 @@ __global__ void to_bf16_kernel(const float* __restrict__ x, int64_t rows, int64_
   }
 }
 
-// TF32 rounding (to nearest, ties away; the tensor cores' own input conversion keeps the top
-// 10 mantissa bits, so a pre-rounded operand reaches them unchanged).
-__device__ __forceinline__ float round_tf32(float v) {
-#if __CUDA_ARCH__ >= 800
-  uint32_t bits;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
-  // The low 13 bits of a .tf32 result are not to be relied on: cleared, so that v - big is
-  // exactly the remainder.
-  return __uint_as_float(bits & 0xffffe000u);
-#else
-  // No TF32 before sm_80 (cuBLAS then runs fp32): the same rounding on the bits (inf and NaN
-  // kept as they are).
-  return isfinite(v) ? __uint_as_float((__float_as_uint(v) + 0x1000u) & 0xffffe000u) : v;
-#endif
-}
-
 // y[i, :] = three blocks of cols: big | small | big (small_block = 1: the x side) or big | big |
 // small (small_block = 2: the w side), from a strided [rows, cols] view; y is [rows, 3 * cols].
 __global__ void split_tf32_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int64_t ld,
@@ -87,9 +72,7 @@ __global__ void split_tf32_kernel(const float* __restrict__ x, int64_t rows, int
   for (int64_t i = blockIdx.y; i < rows; i += gridDim.y) {
     float* out = y + i * 3 * cols;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      // An infinite big part (v infinite, or rounded past the largest float) has no remainder:
-      // inf - inf would be NaN.
-      const float v = x[i * ld + j], big = round_tf32(v), small = isfinite(big) ? round_tf32(v - big) : 0.0f;
+      const float v = x[i * ld + j], big = round_tf32(v), small = tf32_remainder(v, big);
       for (int b = 0; b < 3; ++b) out[b * cols + j] = b == small_block ? small : big;
     }
   }
@@ -144,8 +127,15 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
   int64_t lda = p.w.ld, ldb = p.x.ld, depth = k;
   cudaDataType_t operand_type = CUDA_R_32F;
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
-  if (n < (precision == GemmPrecision::kTf32x3 ? kSplitMinColumns : kReducedMinColumns))
+  // Few output columns: tf32x3 with x split in registers (fp32-accurate, which the reduced
+  // modes keep there for exactness) where its kernel takes the shape; otherwise fp32.
+  if (n < (precision == GemmPrecision::kTf32x3 ? kSplitMinColumns : kReducedMinColumns)) {
+    if (precision != GemmPrecision::kFp32 && tf32x3_kernel_applies(p)) {
+      tf32x3_linear(p, stream, ws);
+      return;
+    }
     precision = GemmPrecision::kFp32;
+  }
   switch (precision) {
     case GemmPrecision::kFp32: break;
     case GemmPrecision::kTf32: compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;

@@ -273,6 +273,47 @@ TEST(CudaLinear, TensorCorePrecisionsWithinBounds) {
   }
 }
 
+// tf32x3 with x split in registers (gemm_tf32x3.cu): products of at most 64 columns and at
+// least 512 rows whose x has 16-byte rows, in every tensor-core mode. Every tile edge: rows that
+// end inside a block, each column-count variant and columns inside a warp tile, K inside a
+// 32-column stage and inside an 8-column step; strided x, w and y, bias, accumulate.
+void check_tf32x3_in_registers(std::mt19937& rng, int64_t m, int64_t k, int64_t n, int64_t x_pad, bool bias,
+                               bool accumulate, GemmPrecision precision = GemmPrecision::kTf32x3) {
+  SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " x pad " << x_pad << " bias " << bias
+                                  << " accumulate " << accumulate << " " << to_string(precision));
+  Buffer x(m, k, k + x_pad), w(n, k, k + 3), y0(m, n + 5);
+  fill_normal(rng, x);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  fill_normal(rng, y0);
+  const std::vector<float> b = normal_vector(rng, n);
+  Buffer want = y0;
+  cpu().linear({x.cview(), w.cview(), bias ? b.data() : nullptr, want.view().col_slice(2, n), accumulate});
+
+  const DeviceMat dx(x), dw(w), dy(y0), dy_fp32(y0);
+  const DeviceBuffer<float> db = to_device(b);
+  const LinearParams p{dx.cview(), dw.cview(), bias ? db.data() : nullptr, dy.view().col_slice(2, n), accumulate};
+  gpu_in(precision).linear(p);
+  gpu_in(precision).synchronize();
+  const Buffer got = dy.download();
+  EXPECT_LE(compare(got, want).relative, kLinearTolerance) << describe(compare(got, want));
+  EXPECT_TRUE(got.padding_intact());
+  // The tensor-core kernel ran: not fp32's bits.
+  gpu().linear({p.x, p.w, p.bias, dy_fp32.view().col_slice(2, n), accumulate});
+  EXPECT_FALSE(compare(got, dy_fp32.download()).bitwise) << "tf32x3 gave fp32's bits";
+}
+
+TEST(CudaLinear, Tf32x3InRegistersMatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(12);
+  check_tf32x3_in_registers(rng, 70001, 512, 48, 0, false, false);  // x_proj
+  for (int64_t n : {1, 7, 16, 17, 32, 40, 48, 57, 64})
+    check_tf32x3_in_registers(rng, 1000, 100, n, 4, n % 2 == 0, n % 3 == 0);
+  for (int64_t k : {4, 8, 28, 36, 260}) check_tf32x3_in_registers(rng, 513, k, 50, 8, true, k % 8 == 4);
+  check_tf32x3_in_registers(rng, 4099, 1024, 64, 0, true, true);
+  for (GemmPrecision precision : {GemmPrecision::kTf32, GemmPrecision::kBf16})
+    check_tf32x3_in_registers(rng, 3001, 512, 48, 0, false, false, precision);
+}
+
 // ---- conv1d_silu ------------------------------------------------------------------------------
 
 void check_conv(std::mt19937& rng, const ConvCase& c) {
