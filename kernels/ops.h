@@ -19,6 +19,9 @@ struct LinearParams {
   const float* bias = nullptr;  // [N] or null
   MatF y;                       // [M, N]; may not alias x
   bool accumulate = false;      // y += x·w^T (+ bias) instead of y =
+  // x is the previous linear call's x (same view), unwritten since: a backend may reuse what it
+  // derived from it then (the CUDA tf32x3 split copy). Results are the same bits either way.
+  bool x_unchanged = false;
 };
 
 // Depthwise causal convolution over time followed by SiLU, per sequence:

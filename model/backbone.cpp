@@ -778,7 +778,7 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
     backend_.linear({normed, m.in_w, m.in_b, xz, false});
   } else if (!reuse_xz) {
     backend_.linear({normed, m.in_w.row_slice(0, di), m.in_b, x, false});
-    if (gate) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false});
+    if (gate) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false, true});
   }
 
   // [rows, di] x = silu(depthwise conv(x)), state carried between tiles

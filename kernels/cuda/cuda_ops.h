@@ -47,6 +47,13 @@ class Workspace {
   // Changes whenever a slot is reallocated (its old pointer is then invalid: recorded graphs
   // that hold it must not run again).
   uint64_t generation() const { return generation_; }
+  // What slot kGemmX holds after the last linear call: the tf32x3 split of this x view, or
+  // nothing (data null). Every linear call sets or clears it.
+  struct SplitX {
+    const float* data = nullptr;
+    int64_t rows = 0, cols = 0, ld = 0;
+  };
+  SplitX split_x;
 
  private:
   int ordinal_ = 0;

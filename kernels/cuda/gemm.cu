@@ -109,6 +109,10 @@ int to_int(int64_t v, const char* what) {
 void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handle, cudaStream_t stream,
             Workspace& ws) {
   check(p);
+  // What kGemmX holds from the previous call, taken here: this call sets it again only if it
+  // splits x.
+  const Workspace::SplitX held = ws.split_x;
+  ws.split_x = {};
   const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -141,7 +145,12 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
     case GemmPrecision::kTf32: compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;
     case GemmPrecision::kTf32x3:
       a_ptr = split_tf32(p.w, 2, Workspace::kGemmW, ws, stream);
-      b_ptr = split_tf32(p.x, 1, Workspace::kGemmX, ws, stream);
+      // in_proj's z half reuses its x half's split of the same input.
+      if (p.x_unchanged && held.data == p.x.data && held.rows == m && held.cols == k && held.ld == p.x.ld)
+        b_ptr = ws.scratch(Workspace::kGemmX, static_cast<size_t>(m * k) * 3 * sizeof(float));
+      else
+        b_ptr = split_tf32(p.x, 1, Workspace::kGemmX, ws, stream);
+      ws.split_x = {p.x.data, m, k, p.x.ld};
       lda = ldb = depth = 3 * k;
       compute = CUBLAS_COMPUTE_32F_FAST_TF32;
       break;

@@ -314,6 +314,42 @@ TEST(CudaLinear, Tf32x3InRegistersMatchesCpu) {
     check_tf32x3_in_registers(rng, 3001, 512, 48, 0, false, false, precision);
 }
 
+// x_unchanged (in_proj's z half after its x half): tf32x3 reuses the previous call's split of x,
+// with the same bits as splitting again; the flag is trusted (x rewritten in between still gives
+// the old x's product: the reuse really happens), and a different x view splits afresh.
+TEST(CudaLinear, UnchangedXReusesItsSplit) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(13);
+  Backend& tf32x3 = gpu_in(GemmPrecision::kTf32x3);
+  Buffer x(2049, 256), x_new(2049, 256), w1(512, 256), w2(512, 256);
+  fill_normal(rng, x);
+  fill_normal(rng, x_new);
+  fill_normal(rng, w1, 0.0f, 0.1f);
+  fill_normal(rng, w2, 0.0f, 0.1f);
+  const DeviceMat dx(x), dx2(x_new), dw1(w1), dw2(w2), dy1(Buffer(2049, 512)), dy2(Buffer(2049, 512)),
+      dfresh(Buffer(2049, 512));
+  const auto product = [&](const DeviceMat& in, const DeviceMat& w, const DeviceMat& out, bool unchanged) {
+    tf32x3.linear({in.cview(), w.cview(), nullptr, out.view(), false, unchanged});
+    tf32x3.synchronize();
+    return out.download();
+  };
+  const Buffer fresh = product(dx, dw2, dfresh, false);
+  product(dx, dw1, dy1, false);
+  EXPECT_TRUE(compare(product(dx, dw2, dy2, true), fresh).bitwise);
+  // A different x before: split afresh.
+  product(dx2, dw1, dy1, false);
+  EXPECT_TRUE(compare(product(dx, dw2, dy2, true), fresh).bitwise);
+  // A product that splits nothing before (x_proj's few columns): nothing to reuse.
+  const DeviceMat dw_narrow(Buffer(48, 256)), dnarrow(Buffer(2049, 48));
+  product(dx2, dw_narrow, dnarrow, false);
+  EXPECT_TRUE(compare(product(dx, dw2, dy2, true), fresh).bitwise);
+  // The flag is trusted: x rewritten after the split still gives the old x's product.
+  product(dx, dw1, dy1, false);
+  gpu().upload(dx.view().data, x_new.data.data(), x_new.data.size() * sizeof(float));
+  EXPECT_TRUE(compare(product(dx, dw2, dy2, true), fresh).bitwise);
+  EXPECT_FALSE(compare(product(dx, dw2, dy2, false), fresh).bitwise);
+}
+
 // ---- conv1d_silu ------------------------------------------------------------------------------
 
 void check_conv(std::mt19937& rng, const ConvCase& c) {
