@@ -17,8 +17,10 @@
 // per stage; each of its 8 warps 16 rows. Shared-memory rows are padded so that every fragment
 // load hits 32 different banks. Every output is one thread's accumulator in a fixed order:
 // deterministic.
-#include "kernels/cuda/cuda_check.h"
+// clang-format off
 #include "kernels/cuda/cuda_ops.h"  // first: see the note on #554 there
+// clang-format on
+#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/tf32.cuh"
 
 namespace strand::kernels::cuda {
@@ -257,9 +259,8 @@ void tf32x3_linear(const LinearParams& p, cudaStream_t stream, Workspace& ws) {
   a.k = k;
   a.kp = kp;
   a.accumulate = p.accumulate;
-  // Few columns (x_proj, a head): one warp tile spans them, 8 warps over 256 rows. Otherwise
-  // 128 x 128 block tiles of 32 x 64 warp tiles.
-  // One warp tile spans the columns: 8 warps over 128 rows.
+  // One warp tile spans the columns, 8 warps over 128 rows (two row tiles per warp, 256 rows per
+  // block: x_proj 0.123 s per Mb on an H100 against 0.113 with one).
   if (n <= 16)
     launch<1, 2>(a, stream);
   else if (n <= 32)
