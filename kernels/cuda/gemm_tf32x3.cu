@@ -70,13 +70,11 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-// v = big + small, both TF32 (tf32.cuh's rounding, on the integer bits: the conversion
-// instruction runs at a quarter of the integer pipe's rate).
+// v = big + small, both TF32 (tf32.cuh), as the operands' bits.
 __device__ __forceinline__ void split_tf32(float v, uint32_t& big, uint32_t& small) {
-  big = (__float_as_uint(v) + 0x1000u) & 0xffffe000u;
-  const float rest = v - __uint_as_float(big);
-  // An infinite big part (v infinite, or rounded past the largest float) has no remainder.
-  small = (big & 0x7f800000u) == 0x7f800000u ? 0u : (__float_as_uint(rest) + 0x1000u) & 0xffffe000u;
+  const float b = round_tf32(v);
+  big = __float_as_uint(b);
+  small = __float_as_uint(tf32_remainder(v, b));
 }
 
 template <int kMTiles, int kNTiles>

@@ -8,20 +8,13 @@
 
 namespace strand::kernels::cuda {
 
-// TF32 rounding (to nearest, ties away; the tensor cores' own input conversion keeps the top
-// 10 mantissa bits, so a pre-rounded operand reaches them unchanged).
+// TF32 rounding (to nearest, ties away, as cvt.rna.tf32.f32; the tensor cores' own input
+// conversion keeps the top 10 mantissa bits, so a pre-rounded operand reaches them unchanged),
+// on the integer bits: the conversion instruction runs at a quarter of the integer pipe's rate,
+// and it exists only from sm_80. Infinities and NaNs are kept as they are (adding to a NaN's
+// bits could carry it into the sign, 0x7fffffff -> -0).
 __device__ __forceinline__ float round_tf32(float v) {
-#if __CUDA_ARCH__ >= 800
-  uint32_t bits;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
-  // The low 13 bits of a .tf32 result are not to be relied on: cleared, so that v - big is
-  // exactly the remainder.
-  return __uint_as_float(bits & 0xffffe000u);
-#else
-  // No TF32 before sm_80 (cuBLAS then runs fp32): the same rounding on the bits (inf and NaN
-  // kept as they are).
   return isfinite(v) ? __uint_as_float((__float_as_uint(v) + 0x1000u) & 0xffffe000u) : v;
-#endif
 }
 
 // The remainder's own TF32 rounding (rounded, not truncated by the tensor cores, so that the

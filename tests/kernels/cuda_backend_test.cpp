@@ -24,7 +24,10 @@
 // Every test skips when no CUDA device is visible (and in builds without CUDA).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -312,6 +315,34 @@ TEST(CudaLinear, Tf32x3InRegistersMatchesCpu) {
   check_tf32x3_in_registers(rng, 4099, 1024, 64, 0, true, true);
   for (GemmPrecision precision : {GemmPrecision::kTf32, GemmPrecision::kBf16})
     check_tf32x3_in_registers(rng, 3001, 512, 48, 0, false, false, precision);
+}
+
+// Non-finite inputs stay non-finite in both tf32x3 paths (split in registers: 48 columns; split
+// copies: 512): a NaN (CUDA's canonical 0x7fffffff, whose bits a careless rounding carries into
+// the sign, making it -0) makes its row NaN; an infinity gives inf or NaN (the big part times w's
+// small part, which may be 0 or of either sign), never a finite value.
+TEST(CudaLinear, Tf32x3KeepsNonFiniteInputs) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  for (int64_t n : {48, 512}) {
+    SCOPED_TRACE(testing::Message() << "N " << n);
+    Buffer x(600, 64), w(n, 64);
+    for (int64_t i = 0; i < x.rows; ++i)
+      for (int64_t c = 0; c < x.cols; ++c) x.at(i, c) = 0.01f * static_cast<float>((i + c) % 7);
+    for (int64_t i = 0; i < w.rows; ++i)
+      for (int64_t c = 0; c < w.cols; ++c) w.at(i, c) = 0.5f + 0.01f * static_cast<float>((i * c) % 5);
+    uint32_t nan_bits = 0x7fffffffu;
+    std::memcpy(&x.at(5, 3), &nan_bits, sizeof(float));
+    x.at(9, 10) = std::numeric_limits<float>::infinity();
+    const DeviceMat dx(x), dw(w), dy(Buffer(600, n));
+    gpu_in(GemmPrecision::kTf32x3).linear({dx.cview(), dw.cview(), nullptr, dy.view(), false});
+    gpu_in(GemmPrecision::kTf32x3).synchronize();
+    const Buffer got = dy.download();
+    for (int64_t c = 0; c < n; ++c) {
+      EXPECT_TRUE(std::isnan(got.at(5, c))) << "column " << c;
+      EXPECT_FALSE(std::isfinite(got.at(9, c))) << "column " << c;
+      EXPECT_TRUE(std::isfinite(got.at(0, c))) << "column " << c;
+    }
+  }
 }
 
 // x_unchanged (in_proj's z half after its x half): tf32x3 reuses the previous call's split of x,
