@@ -76,7 +76,9 @@ void check(const ScanParams& p) {
   if (p.y.empty()) {
     STRAND_ASSERT(p.h_out, op, ": neither y nor h_out is wanted");
     STRAND_ASSERT(!p.accumulate, op, ": accumulate without y");
+    STRAND_ASSERT(!p.chunk_states_in, op, ": chunk states to read, but no y");
   } else {
+    STRAND_ASSERT(!p.chunk_states_out, op, ": chunk states to store from a call with y");
     check_shape(op, "y", p.y, rows, d);
     for (const ConstMatF* in : {&p.u, &p.delta, &p.dt_in, &p.B, &p.C, &p.z})
       STRAND_ASSERT(!overlaps(*in, p.y), op, ": y aliases an input");

@@ -72,6 +72,16 @@ struct ScanParams {
   bool accumulate = false;            // y += result (y must not alias any input)
   const float* h_in = nullptr;        // [S, D, N] or null (zeros)
   float* h_out = nullptr;             // [S, D, N] or null; may equal h_in
+  // States a backend that scans in chunks may hand from a state-only call to a later call
+  // that wants y over the same rows, so that the later call skips the sweep that finds the
+  // state entering each chunk (the model's checkpoint sweep, then its right-to-left mixer over
+  // the same tile). Backend::scan_chunk_state_floats() gives the size (0: the backend keeps
+  // none; pass neither). chunk_states_out: a state-only call stores them there.
+  // chunk_states_in: a call with y reads them instead; its u, delta or dt_in/dt_w, delta_bias,
+  // A, B, C, seq_len, direction and h_in must hold what the storing call's held. The results
+  // are the same bits as without them.
+  float* chunk_states_out = nullptr;
+  const float* chunk_states_in = nullptr;
 };
 
 // Fused residual add + RMSNorm, row by row:

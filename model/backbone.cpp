@@ -57,6 +57,13 @@ struct Backbone::Workspace {
   Buffer conv_state[2], scan_state[2];
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
+  // The right-to-left mixer's scan chunk states of each tile but the first, kept by the
+  // checkpoint sweep for the final one (a backend that chunks its scans: CUDA; ~100 bytes per
+  // base for the 131k model's half) so that its scan there skips the passes that find them.
+  // scan_chunks_at[tile]: where that tile's start, or kNoChunks.
+  Buffer scan_chunks;
+  std::vector<size_t> scan_chunks_at;
+  static constexpr size_t kNoChunks = ~size_t{0};
   int64_t conv_size = 0, state_size = 0;
   // How rows are sequences (Mode): one record in tiles carrying state (seq_len 0: the tile is
   // one piece of it), independent sequences of seq_len rows with zero state (run_batch), or
@@ -681,6 +688,18 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
     if (!half.reverse[m]) continue;
     const size_t needed = static_cast<size_t>(tiles * ws.state_size);
     if (ws.checkpoints.size() < needed) ws.checkpoints = kernels::DeviceBuffer<float>(backend_, needed);
+    // Where each swept tile's scan keeps its chunk states (the tiles' sizes, as the backend
+    // chunks them; 0 for a scan it runs in one chunk).
+    ws.scan_chunks_at.assign(static_cast<size_t>(tiles), Workspace::kNoChunks);
+    size_t kept = 0;
+    for (int64_t tile = 1; tile < tiles; ++tile) {
+      const int64_t rows = std::min(tile_rows, len - tile * tile_rows);
+      const size_t floats = backend_.scan_chunk_state_floats(mixer_scan(half.mixer[m], true, rows, ws));
+      if (floats == 0) continue;
+      ws.scan_chunks_at[static_cast<size_t>(tile)] = kept;
+      kept += floats;
+    }
+    float* const chunks = at_least(backend_, ws.scan_chunks, kept);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
     backend_.fill_zero(conv_state, ws.conv_state[m].bytes());
@@ -696,7 +715,9 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
       const int64_t rows = std::min(tile_rows, len - t0);
       normalize(half, r.row_slice(t0, rows), ws);
       // Only the state matters here: no z gate, no output.
-      run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF(), false);
+      const size_t at = ws.scan_chunks_at[static_cast<size_t>(tile)];
+      run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF(), false,
+                {at == Workspace::kNoChunks ? nullptr : chunks + at, nullptr});
     }
   }
 }
@@ -718,14 +739,20 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
     y[m] = MatF(ws.y[onto_first ? 0 : m].data(), rows, di);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
+    ScanChunks chunks;
     if (half.reverse[m] && ws.mode == Workspace::Mode::kRecord) {
-      // Right to left: restart from the state recorded entering this tile.
+      // Right to left: restart from the state recorded entering this tile, and the scan from
+      // the chunk states the checkpoint sweep kept for it.
       const float* saved = ws.checkpoint(tile);
       backend_.copy(conv_state, saved, ws.conv_state[m].bytes());
       backend_.copy(scan_state, saved + ws.conv_size, ws.scan_state[m].bytes());
+      const size_t at = static_cast<size_t>(tile) < ws.scan_chunks_at.size()
+                            ? ws.scan_chunks_at[static_cast<size_t>(tile)]
+                            : Workspace::kNoChunks;
+      if (at != Workspace::kNoChunks) chunks.read = ws.scan_chunks.data() + at;
     }
     run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
-              y[m], onto_first);
+              y[m], onto_first, chunks);
   }
 
   // [rows, d] = y · out_w^T (+ out_b), the two directions combined by the strategy. Between
@@ -762,8 +789,25 @@ void Backbone::normalize(const HalfPlan& half, ConstMatF r_tile, Workspace& ws) 
   backend_.add_rms_norm(np);
 }
 
+kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64_t rows, const Workspace& ws) const {
+  const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
+  const ConstMatF xc(ws.xc.data(), rows, di), xdbl(ws.xdbl.data(), rows, rank + 2 * n);
+  kernels::ScanParams sp;
+  sp.u = xc;
+  sp.dt_in = xdbl.col_slice(0, rank);
+  sp.dt_w = m.dt_w;
+  sp.delta_bias = m.dt_b;
+  sp.A = m.A;
+  sp.B = xdbl.col_slice(rank, n);
+  sp.C = xdbl.col_slice(rank + n, n);
+  sp.Dskip = m.D;
+  sp.seq_len = ws.seq_len > 0 ? ws.seq_len : rows;
+  sp.reverse = reverse;
+  return sp;
+}
+
 void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
-                         float* conv_state, float* scan_state, MatF y, bool accumulate) {
+                         float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks) {
   const int d = config_.d_model;
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
   const ConstMatF normed(ws.normed.data(), rows, d);
@@ -803,22 +847,14 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
 
   // [rows, di] y (+)= selective scan, gated by silu(z), state carried between tiles; delta =
   // dt · dt_proj^T inside the scan (dt_proj's bias goes in before softplus)
-  kernels::ScanParams sp;
-  sp.u = xc;
-  sp.dt_in = xdbl.col_slice(0, rank);
-  sp.dt_w = m.dt_w;
-  sp.delta_bias = m.dt_b;
-  sp.A = m.A;
-  sp.B = xdbl.col_slice(rank, n);
-  sp.C = xdbl.col_slice(rank + n, n);
-  sp.Dskip = m.D;
+  kernels::ScanParams sp = mixer_scan(m, reverse, rows, ws);
   if (gate) sp.z = z;
   sp.y = y;
-  sp.seq_len = cp.seq_len;
-  sp.reverse = reverse;
   sp.accumulate = accumulate;
   sp.h_in = batch ? nullptr : scan_state;
   sp.h_out = batch ? nullptr : scan_state;
+  sp.chunk_states_out = chunks.store;
+  sp.chunk_states_in = chunks.read;
   backend_.selective_scan(sp);
 }
 

@@ -238,8 +238,16 @@ class Backbone {
   void run_tile(const HalfPlan& half, kernels::MatF r, int64_t tile, int64_t tile_rows, Workspace& ws,
                 Epilogue epilogue);
   void normalize(const HalfPlan& half, kernels::ConstMatF r_tile, Workspace& ws);
+  // Chunk states of a right-to-left mixer's scan (ScanParams::chunk_states_*): stored by the
+  // checkpoint sweep, read by the final sweep's scan of the same tile.
+  struct ScanChunks {
+    float* store = nullptr;
+    const float* read = nullptr;
+  };
   void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
-                 float* conv_state, float* scan_state, kernels::MatF y, bool accumulate);
+                 float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks);
+  // The scan's inputs as run_mixer passes them for a tile of `rows` (no z, y, state or chunk states).
+  kernels::ScanParams mixer_scan(const MixerView& m, bool reverse, int64_t rows, const Workspace& ws) const;
   void finish_tile(const LayerPlan& layer, kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);
   MixerView view_of(const MixerWeights& m, bool reversed_half, int layer, int direction);
 

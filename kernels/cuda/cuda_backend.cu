@@ -89,8 +89,16 @@ class CudaBackend final : public Backend {
   }
   void selective_scan(const ScanParams& p) override {
     op([&] { cuda::selective_scan(p, stream_, *workspace_); },
-       [&] { return std::string(p.y.empty() ? "selective_scan (state only)" : "selective_scan"); });
+       [&] {
+         return std::string(p.y.empty()         ? "selective_scan (state only)"
+                            : p.chunk_states_in ? "selective_scan (kept chunk states)"
+                                                : "selective_scan");
+       });
     note_scratch();
+  }
+  size_t scan_chunk_state_floats(const ScanParams& p) const override {
+    activate();
+    return cuda::scan_chunk_state_floats(p, *workspace_);
   }
   void add_rms_norm(const AddRmsNormParams& p) override {
     op([&] { cuda::add_rms_norm(p, stream_); }, [] { return std::string("add_rms_norm"); });

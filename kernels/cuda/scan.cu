@@ -17,7 +17,11 @@
 // Passes 1 and 3 each compute every exp(dt * A): the chunking is chosen against a single
 // direct pass with that cost in mind (chunk_length).
 // A state-only call (y empty: the model's checkpoint sweep) stops after 2. h_out always comes
-// from 2, so it is the same bitwise with or without y. When one chunk covers each sequence
+// from 2, so it is the same bitwise with or without y. A state-only call may keep what 2 found
+// (ScanParams::chunk_states_out: the state entering every chunk, and h_out) for a later call
+// with y over the same inputs, which then runs pass 3 alone, computing dt itself as pass 1
+// would have (the same bits): the model's final sweep skips passes 1 and 2 of its right-to-left
+// scans wherever the checkpoint sweep ran them. When one chunk covers each sequence
 // (short windows, one decoding step) pass 3 runs alone from h_in and writes h_out itself, with
 // or without y alike: no chunk states, no carry kernel. Chunks start where the call's rows
 // start, so cutting a record into tiles changes the rounding of the result (not its value
@@ -47,6 +51,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/cuda/cuda_check.h"
@@ -98,8 +103,12 @@ struct ScanArgs {
   float* chunk_local = nullptr;
   float* chunk_start = nullptr;
   float* chunk_dt = nullptr;
+  const float* start = nullptr;  // pass 3: the entering states it reads (chunk_start, or the caller's)
+  float* h_keep = nullptr;       // pass 2: [S, D, N], a second copy of h_out (or null)
   const float* h_in = nullptr;  // [S, D, N] or null (zeros)
   float* h_out = nullptr;       // [S, D, N] or null; may equal h_in
+  const float* chunk_states_in = nullptr;  // ScanParams' (kept_floats())
+  float* chunk_states_out = nullptr;
 
   __device__ int64_t row_of(int64_t s, int64_t q) const { return s * len + (reverse ? len - 1 - q : q); }
 };
@@ -228,9 +237,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
     a2[n] = active && n < nstate ? a.A[d * a.A_ld + n] * kLog2e : 0.0f;
     float start = 0.0f;
     if (kOutput && active && n < nstate)
-      start = !a.direct ? a.chunk_start[chunk_base * nstate + n]
-              : a.h_in  ? a.h_in[(s * a.dim + d) * nstate + n]
-                        : 0.0f;
+      start = !a.direct ? a.start[chunk_base * nstate + n] : a.h_in ? a.h_in[(s * a.dim + d) * nstate + n] : 0.0f;
     h[n] = start;
   }
   const float dt_bias = active && a.delta_bias ? a.delta_bias[d] : 0.0f;
@@ -478,6 +485,7 @@ __global__ void carry_kernel(const ScanArgs a, int64_t states) {
     }
   }
   if (a.h_out) a.h_out[idx] = h;
+  if (a.h_keep) a.h_keep[idx] = h;
 }
 
 int padded_state(int64_t n) {
@@ -581,24 +589,53 @@ void launch_chunk_pass(ScanArgs a, int64_t seqs, cudaStream_t stream) {
   STRAND_CUDA_CHECK(cudaGetLastError());
 }
 
+// Positions per chunk of a call (and with it the chunk states it keeps): the same whether or
+// not y is wanted, as the residencies are taken at the passes' widest. Asking also raises the
+// direct pass's shared-memory limit before its first launch.
 template <int kN, int kR>
-void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
-  // Passes 1 and 3 (which reads dt: kR 0) when chunked, or the direct pass (kR) alone; each
-  // asked once here so that its shared-memory limit is raised before any launch.
+int64_t planned_chunk_len(const ScanArgs& a, int64_t seqs, Workspace& ws) {
+  // Passes 1 and 3 (which reads dt: kR 0) when chunked, or the direct pass (kR) alone.
   const int direct_resident = resident_blocks<kN, kR, true>(a, ws.sm_count());
   const int resident =
       std::min(resident_blocks<kN, kR, false>(a, ws.sm_count()), resident_blocks<kN, 0, true>(a, ws.sm_count()));
-  a.chunk_len = chunk_length(seqs, a.len, a.dim, direct_resident, resident);
+  return chunk_length(seqs, a.len, a.dim, direct_resident, resident);
+}
+
+// Floats of the chunk states a chunked call keeps (ScanParams::chunk_states_out): the state
+// entering each chunk, [S, chunks, D, N], then h_out's copy, [S, D, N].
+size_t kept_floats(const ScanArgs& a, int64_t seqs) {
+  return static_cast<size_t>(seqs * (a.chunks + 1) * a.dim * a.nstate);
+}
+
+template <int kN, int kR>
+void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
+  a.chunk_len = planned_chunk_len<kN, kR>(a, seqs, ws);
   a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
   if (a.chunks == 1) {
-    // Whether or not y is wanted, so that h_out is the same either way.
+    // Whether or not y is wanted, so that h_out is the same either way. (A call in one chunk
+    // keeps no chunk states: scan_chunk_state_floats() says 0, and any given are not used.)
     a.direct = true;
     launch_chunk_pass<kN, kR, true>(a, seqs, stream);
     return;
   }
   const size_t states = static_cast<size_t>(seqs * a.chunks * a.dim);
+  if (a.chunk_states_in) {
+    // Passes 1 and 2 ran in the state-only call that stored these: pass 3 alone, computing dt
+    // itself (the same bits as pass 1's stored dt: the same code on the same inputs).
+    ScanArgs out = a;
+    out.start = a.chunk_states_in;
+    launch_chunk_pass<kN, kR, true>(out, seqs, stream);
+    if (a.h_out)
+      STRAND_CUDA_CHECK(cudaMemcpyAsync(a.h_out, a.chunk_states_in + states * a.nstate,
+                                        static_cast<size_t>(seqs * a.dim * a.nstate) * sizeof(float),
+                                        cudaMemcpyDeviceToDevice, stream));
+    return;
+  }
   a.chunk_local = static_cast<float*>(ws.scratch(Workspace::kScanChunkLocal, states * a.nstate * sizeof(float)));
-  a.chunk_start = static_cast<float*>(ws.scratch(Workspace::kScanChunkStart, states * a.nstate * sizeof(float)));
+  a.chunk_start = a.chunk_states_out
+                      ? a.chunk_states_out
+                      : static_cast<float*>(ws.scratch(Workspace::kScanChunkStart, states * a.nstate * sizeof(float)));
+  a.h_keep = a.chunk_states_out ? a.chunk_states_out + states * a.nstate : nullptr;
   a.chunk_dt = static_cast<float*>(ws.scratch(Workspace::kScanChunkDt, states * sizeof(float)));
   if (a.y)
     a.dt_out = static_cast<float*>(
@@ -612,6 +649,7 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
   if (!a.y) return;
   // Pass 3 reads pass 1's dt: [S * L, D], rows in memory order.
   ScanArgs out = a;
+  out.start = a.chunk_start;
   out.delta = a.dt_out;
   out.delta_ld = a.dim;
   out.dt_final = true;
@@ -619,27 +657,29 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
   launch_chunk_pass<kN, 0, true>(out, seqs, stream);
 }
 
-template <int kN>
-void run_delta(const ScanArgs& a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
-  if (a.rank == 0)
-    run<kN, 0>(a, seqs, stream, ws);
-  else if (a.rank <= kRegRank)
-    run<kN, kRegRank>(a, seqs, stream, ws);
-  else
-    run<kN, -1>(a, seqs, stream, ws);
+// Calls f(integral_constant kN, integral_constant kR) with the kernels' template arguments for
+// a: the state count padded, and how delta comes (given, dt_w in registers, dt_w staged).
+template <typename F>
+void dispatch(const ScanArgs& a, const F& f) {
+  const auto with_state = [&](auto n) {
+    if (a.rank == 0)
+      f(n, std::integral_constant<int, 0>());
+    else if (a.rank <= kRegRank)
+      f(n, std::integral_constant<int, kRegRank>());
+    else
+      f(n, std::integral_constant<int, -1>());
+  };
+  switch (padded_state(a.nstate)) {
+    case 4: with_state(std::integral_constant<int, 4>()); break;
+    case 8: with_state(std::integral_constant<int, 8>()); break;
+    case 16: with_state(std::integral_constant<int, 16>()); break;
+    case 32: with_state(std::integral_constant<int, 32>()); break;
+    case 64: with_state(std::integral_constant<int, 64>()); break;
+    default: STRAND_ASSERT(false, "selective_scan (cuda): d_state ", a.nstate);
+  }
 }
 
-}  // namespace
-
-// u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N];
-// h [S, D, N]
-void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws) {
-  check(p);
-  const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols;
-  STRAND_ASSERT(nstate <= kMaxState, "selective_scan (cuda): d_state ", nstate, " > ", kMaxState,
-                " is not supported");
-  if (rows == 0 || dim == 0) return;
-  const int64_t seqs = rows / p.seq_len;
+ScanArgs make_args(const ScanParams& p) {
   ScanArgs a;
   a.u = p.u.data;
   a.delta = p.delta.data;
@@ -661,23 +701,43 @@ void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws) {
   a.C_ld = p.C.ld;
   a.z_ld = p.z.ld;
   a.y_ld = p.y.ld;
-  a.dim = dim;
+  a.dim = p.u.cols;
   a.len = p.seq_len;
-  a.nstate = static_cast<int>(nstate);
+  a.nstate = static_cast<int>(p.A.cols);
   a.rank = p.delta.empty() ? static_cast<int>(p.dt_in.cols) : 0;
   a.reverse = p.reverse;
   a.accumulate = p.accumulate;
   a.h_in = p.h_in;
   a.h_out = p.h_out;
+  a.chunk_states_in = p.chunk_states_in;
+  a.chunk_states_out = p.chunk_states_out;
   a.rank_pad = (a.rank + 3) / 4 * 4;
-  switch (padded_state(nstate)) {
-    case 4: run_delta<4>(a, seqs, stream, ws); break;
-    case 8: run_delta<8>(a, seqs, stream, ws); break;
-    case 16: run_delta<16>(a, seqs, stream, ws); break;
-    case 32: run_delta<32>(a, seqs, stream, ws); break;
-    case 64: run_delta<64>(a, seqs, stream, ws); break;
-    default: STRAND_ASSERT(false, "selective_scan (cuda): d_state ", nstate);
-  }
+  return a;
+}
+
+}  // namespace
+
+// u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N];
+// h [S, D, N]
+void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws) {
+  check(p);
+  const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols;
+  STRAND_ASSERT(nstate <= kMaxState, "selective_scan (cuda): d_state ", nstate, " > ", kMaxState, " is not supported");
+  if (rows == 0 || dim == 0) return;
+  const ScanArgs a = make_args(p);
+  const int64_t seqs = rows / p.seq_len;
+  dispatch(a, [&](auto n, auto r) { run<decltype(n)::value, decltype(r)::value>(a, seqs, stream, ws); });
+}
+
+size_t scan_chunk_state_floats(const ScanParams& p, Workspace& ws) {
+  const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols;
+  if (rows == 0 || dim == 0 || p.seq_len <= 0 || nstate > kMaxState) return 0;
+  ScanArgs a = make_args(p);
+  const int64_t seqs = rows / p.seq_len;
+  dispatch(
+      a, [&](auto n, auto r) { a.chunk_len = planned_chunk_len<decltype(n)::value, decltype(r)::value>(a, seqs, ws); });
+  a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
+  return a.chunks > 1 ? kept_floats(a, seqs) : 0;
 }
 
 }  // namespace strand::kernels::cuda

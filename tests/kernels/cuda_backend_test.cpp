@@ -494,8 +494,9 @@ ScanViews views(const DeviceScanData& d) {
 
 // flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate onto a random y, 64 aligned
 // views (ScanData; y too): the 16-byte staging; rank > 0: the fused dt_proj (delta = dt_in ·
-// dt_w^T) instead of an explicit delta.
-void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
+// dt_w^T) instead of an explicit delta. Returns whether the call kept chunk states (and so
+// checked that reading them gives the same bits).
+bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
                 float delta_mean = 0.0f, int64_t rank = 0) {
   const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
   const bool accumulate = flags & 32, aligned = flags & 64, fused = rank > 0;
@@ -541,6 +542,28 @@ void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   gpu().selective_scan(r);
   EXPECT_TRUE(compare(to_host(dh2), h_got).bitwise) << "state-only h_out differs from the full scan's";
   EXPECT_TRUE(compare(du.download(), untouched).bitwise);
+
+  // Chunk states kept by a state-only call, then read by the call with y (the model's
+  // checkpoint sweep, then its final sweep): the same y and h_out, bitwise.
+  const size_t kept = gpu().scan_chunk_state_floats(r);
+  if (kept == 0) return false;
+  EXPECT_EQ(kept, gpu().scan_chunk_state_floats(q)) << "a call with y would chunk differently";
+  DeviceBuffer<float> chunks(gpu(), kept);
+  DeviceBuffer<float> dh3 = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+  r.h_out = dh3.data();
+  r.chunk_states_out = chunks.data();
+  gpu().selective_scan(r);
+  EXPECT_TRUE(compare(to_host(dh3), h_got).bitwise) << "storing chunk states changed h_out";
+  const DeviceMat dy_kept(y0);
+  DeviceBuffer<float> dh_kept = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+  ScanParams k = q;
+  k.y = dy_kept.view().col_slice(0, dim);
+  k.h_out = dh_kept.data();
+  k.chunk_states_in = chunks.data();
+  gpu().selective_scan(k);
+  EXPECT_TRUE(compare(dy_kept.download(), got).bitwise) << "y from kept chunk states differs";
+  EXPECT_TRUE(compare(to_host(dh_kept), h_got).bitwise) << "h_out from kept chunk states differs";
+  return true;
 }
 
 TEST(CudaScan, MatchesCpu) {
@@ -592,6 +615,22 @@ TEST(CudaScan, AlignedStagingMatchesCpu) {
   check_scan(rng, 2, 20000, 512, 16, 64 | 0b111111, 0.0f, 16);
   check_scan(rng, 1, 65536, 130, 12, 64 | 0b101110, 0.0f, 8);
   check_scan(rng, 1, 65536, 70, 16, 64 | 0b011111);
+}
+
+// Kept chunk states (ScanParams::chunk_states_*) give the bits of a scan that finds them itself:
+// long records in every option, delta given, fused with dt_w in registers (R 16) or staged (R
+// 33), aligned or not. The CPU keeps none.
+TEST(CudaScan, KeptChunkStatesGiveTheSameBits) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(35);
+  for (int f = 0; f < 128; f += 7) EXPECT_TRUE(check_scan(rng, 1, 20000, 130, 16, f, 0.0f, 16)) << f;
+  EXPECT_TRUE(check_scan(rng, 2, 20000, 70, 12, 0b111111));
+  EXPECT_TRUE(check_scan(rng, 1, 30001, 37, 16, 0b1011111, 0.0f, 33));
+  EXPECT_TRUE(check_scan(rng, 1, 65536, 512, 16, 0b1111111, 0.0f, 16));
+  EXPECT_FALSE(check_scan(rng, 1, 7, 5, 16, 0b111111, 0.0f, 16));  // one chunk: nothing kept
+  const ScanData data(rng, 1, 20000, 130, 16, 0.0f, 16, false);
+  Buffer y(20000, 130);
+  EXPECT_EQ(cpu().scan_chunk_state_floats(scan_params(data, views(data), y.view(), true, true, true, true, true)), 0u);
 }
 
 // Tiles with the state carried (h_in == h_out, one device buffer) equal one pass to rounding:
