@@ -51,6 +51,17 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
                   "longer checkpoint sweep; a record shorter than a tile is one tile (default: 0, the backend's "
                   "choice: on a GPU 65,536, or 131,072 for records over 524,288)")
       ->type_name("N");
+  cmd->add_option_function<std::string>(
+         "--hidden",
+         [&o](const std::string& where) {
+           if (where != "host" && where != "device")
+             throw CLI::ValidationError("--hidden", "'" + where + "': expected host or device");
+           o.hidden_on_device = where == "device";
+         },
+         "where the timed pass leaves the final hidden states: host (copied into host memory, as every "
+         "command needs them) or device (left in GPU memory, as the reference's benchmark leaves "
+         "last_hidden_state; the same as host on the CPU) (default: host)")
+      ->type_name("WHERE");
   add_common_options(*cmd, state->common,
                      CommonFlags{.output = true,
                                  .output_kind = pipelines::OutputKind::kText,

@@ -327,6 +327,21 @@ void Backbone::run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, c
   }
 }
 
+void Backbone::run_in_place(std::span<const int32_t> ids, const std::function<void(ConstMatF)>& use,
+                            const ForwardOptions& options) {
+  const auto len = static_cast<int64_t>(ids.size());
+  const int64_t width = hidden_width();
+  if (!backend_.host_memory()) {
+    forward(ids, MatF(nullptr, len, width), options, 0, {}, &use);
+    return;
+  }
+  // On the host R is the output itself.
+  std::vector<float> r(static_cast<size_t>(len * width));
+  const MatF all(r.data(), len, width);
+  forward(ids, all, options, 0);
+  use(all);
+}
+
 void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out, const ForwardOptions& options,
                          std::span<const int32_t> keep) {
   const int64_t total = static_cast<int64_t>(ids.size());

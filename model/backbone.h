@@ -90,6 +90,13 @@ class Backbone {
   void run_in_pieces(std::span<const int32_t> ids, int64_t piece_rows, const HiddenPieceFn& consume,
                      const ForwardOptions& options = {});
 
+  // The same hidden states left where the backend computed them: `use` gets [L, hidden_width]
+  // in the backend's memory (device memory on a GPU; ops issued before may still be running
+  // there, so read it through the backend), valid during the call. `strand bench --hidden
+  // device` times this, as the reference's benchmark leaves last_hidden_state on the GPU.
+  void run_in_place(std::span<const int32_t> ids, const std::function<void(kernels::ConstMatF)>& use,
+                    const ForwardOptions& options = {});
+
   // Final hidden states of many short independent sequences of one length (variant windows):
   // ids [S * seq_len], sequence s at rows s * seq_len ...; out [S * seq_len, hidden_width] in
   // host memory. Each sequence starts from zero state and carries nothing to the next, so its

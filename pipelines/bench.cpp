@@ -125,7 +125,8 @@ void run_bench(const BenchOptions& options) {
   std::string text;
   text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
               backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, ", tiles,
-              " (a shorter record: one tile)\n");
+              " (a shorter record: one tile), final hidden states ",
+              options.hidden_on_device ? "left in the backend's memory" : "copied into host memory", "\n");
   text += cat("# measured ", precision, " GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"
@@ -156,8 +157,11 @@ void run_bench(const BenchOptions& options) {
     reset_peak_rss();
     backend.reset_peak();
     const uint64_t rss_before = peak_rss_bytes();
-    std::vector<float> hidden(static_cast<size_t>(len * width));
-    const kernels::MatF hmat(hidden.data(), len, width);
+    // The host copy of the hidden states (none when they stay on the device; the warm-up's
+    // rows then go to a short buffer).
+    std::vector<float> hidden(
+        static_cast<size_t>((options.hidden_on_device ? std::min(len, kWarmUpBases) : len) * width));
+    const kernels::MatF hmat(hidden.data(), static_cast<int64_t>(hidden.size()) / width, width);
     if (!warmed_up) {
       // Threads started, model and code paged in: a short record does it (a full-length
       // warm-up would double the time of a 1 Mb run for nothing).
@@ -169,7 +173,11 @@ void run_bench(const BenchOptions& options) {
     std::vector<double> times;
     for (int rep = 0; rep < options.repeats; ++rep) {
       const auto t0 = Clock::now();
-      backbone.run(ids, hmat, forward);
+      if (options.hidden_on_device)
+        backbone.run_in_place(
+            ids, [&](kernels::ConstMatF) { backend.synchronize(); }, forward);
+      else
+        backbone.run(ids, hmat, forward);
       times.push_back(seconds_since(t0));
     }
     std::sort(times.begin(), times.end());

@@ -24,6 +24,10 @@ struct BenchOptions {
   // kMinBenchTileRows the per-tile checkpoints (~39 KB per tile and half for random-ps-131k)
   // outweigh what the smaller workspace saves.
   int64_t tile_rows = 0;
+  // Where the timed pass leaves the final hidden states: false, copied into host memory (what
+  // every strand command needs, and the default); true, in the backend's memory, as the
+  // reference's benchmark leaves last_hidden_state on the GPU (`--hidden device`).
+  bool hidden_on_device = false;
   OutputOptions output;                                         // TSV, -O v|z
   ComputeOptions compute;
 

@@ -118,6 +118,36 @@ TEST(CudaForward, PiecesAreTheRunsRows) {
   EXPECT_EQ(joined, want);
 }
 
+// Hidden states left on the device (run_in_place, what `strand bench --hidden device` times) are
+// run()'s bits, on the GPU and on the host.
+TEST(CudaForward, InPlaceHiddenStatesAreTheRunsBits) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / "ps").string());
+  const std::vector<int32_t> ids = chr20_ids(12000);
+  const ForwardOptions options{5000, -1};
+  auto gpu = kernels::make_cuda_backend(0, GemmPrecision::kFp32);
+  auto cpu = kernels::make_cpu_backend();
+  for (kernels::Backend* backend : {gpu.get(), cpu.get()}) {
+    const std::vector<float> want = run(weights, *backend, ids, options);
+    Backbone backbone(weights, *backend);
+    std::vector<float> got;
+    backbone.run_in_place(
+        ids,
+        [&](kernels::ConstMatF r) {
+          ASSERT_EQ(r.rows, static_cast<int64_t>(ids.size()));
+          got.resize(static_cast<size_t>(r.rows * r.cols));
+          if (backend->host_memory()) {
+            for (int64_t i = 0; i < r.rows; ++i) std::copy(r.row(i), r.row(i) + r.cols, got.data() + i * r.cols);
+          } else {
+            for (int64_t i = 0; i < r.rows; ++i)
+              backend->download(got.data() + i * r.cols, r.row(i), static_cast<size_t>(r.cols) * sizeof(float));
+          }
+        },
+        options);
+    EXPECT_EQ(got, want) << backend->name();
+  }
+}
+
 // Recorded calls (CUDA graphs, Backend::run_recorded) give the bits of direct ones: a causal
 // model decoding token by token (the same step replayed, its ids and carried state changing),
 // with a second stream on the same backend in between (its own recording; its larger prefill
