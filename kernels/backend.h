@@ -41,9 +41,9 @@ class Backend {
   virtual void linear(const LinearParams& p) = 0;
   virtual void conv1d_silu(const ConvParams& p) = 0;
   virtual void selective_scan(const ScanParams& p) = 0;
-  // Floats of ScanParams::chunk_states_out a state-only call with p's shapes, direction and
-  // options stores (the same for the call with y that reads them), or 0 when this backend
-  // keeps none for it (the CPU backends; a call the CUDA scan runs in one chunk).
+  // Floats of ScanParams::chunk_states_out a state-only call with p's shapes stores (the same
+  // for the call with y that reads them), or 0 when this backend keeps none for it (the CPU
+  // backends; a call the CUDA scan runs in one chunk).
   virtual size_t scan_chunk_state_floats(const ScanParams& p) const {
     (void)p;
     return 0;

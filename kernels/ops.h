@@ -76,12 +76,14 @@ struct ScanParams {
   // that wants y over the same rows, so that the later call skips the sweep that finds the
   // state entering each chunk (the model's checkpoint sweep, then its right-to-left mixer over
   // the same tile). Backend::scan_chunk_state_floats() gives the size (0: the backend keeps
-  // none; pass neither). chunk_states_out: a state-only call stores them there.
-  // chunk_states_in: a call with y reads them instead; its u, delta or dt_in/dt_w, delta_bias,
-  // A, B, C, seq_len, direction and h_in must hold what the storing call's held. The results
-  // are the same bits as without them.
+  // none; pass neither), which chunk_state_floats must repeat. chunk_states_out: a state-only
+  // call stores them there. chunk_states_in: a call with y on the same backend reads them
+  // instead (and not h_in); its shapes and the values of u, delta or dt_in/dt_w, delta_bias,
+  // A, B, C, direction and h_in must be the storing call's. The results are the same bits as
+  // without them.
   float* chunk_states_out = nullptr;
   const float* chunk_states_in = nullptr;
+  size_t chunk_state_floats = 0;
 };
 
 // Fused residual add + RMSNorm, row by row:

@@ -58,12 +58,15 @@ struct Backbone::Workspace {
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
   // The right-to-left mixer's scan chunk states of each tile but the first, kept by the
-  // checkpoint sweep for the final one (a backend that chunks its scans: CUDA; ~100 bytes per
-  // base for the 131k model's half) so that its scan there skips the passes that find them.
-  // scan_chunks_at[tile]: where that tile's start, or kNoChunks.
+  // checkpoint sweep for the final one (a backend that chunks its scans: CUDA; ~23 bytes per
+  // base and half for the 131k model in 65,536-row tiles) so that its scan there skips the
+  // passes that find them. kept_chunks[tile]: where in scan_chunks that tile's start, and how
+  // many floats (0: none kept).
+  struct KeptChunks {
+    size_t at = 0, floats = 0;
+  };
   Buffer scan_chunks;
-  std::vector<size_t> scan_chunks_at;
-  static constexpr size_t kNoChunks = ~size_t{0};
+  std::vector<KeptChunks> kept_chunks;
   int64_t conv_size = 0, state_size = 0;
   // How rows are sequences (Mode): one record in tiles carrying state (seq_len 0: the tile is
   // one piece of it), independent sequences of seq_len rows with zero state (run_batch), or
@@ -332,7 +335,12 @@ void Backbone::run_in_place(std::span<const int32_t> ids, const std::function<vo
   const auto len = static_cast<int64_t>(ids.size());
   const int64_t width = hidden_width();
   if (!backend_.host_memory()) {
-    forward(ids, MatF(nullptr, len, width), options, 0, {}, &use);
+    // `use` runs with this backbone locked to one caller: its own parallel work is isolated
+    // (as run_in_pieces' consumer), so that no task of the caller's that locks it again runs there.
+    const std::function<void(ConstMatF)> isolated = [&use](ConstMatF r) {
+      tbb::this_task_arena::isolate([&] { use(r); });
+    };
+    forward(ids, MatF(nullptr, len, width), options, 0, {}, &isolated);
     return;
   }
   // On the host R is the output itself.
@@ -703,15 +711,18 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
     if (!half.reverse[m]) continue;
     const size_t needed = static_cast<size_t>(tiles * ws.state_size);
     if (ws.checkpoints.size() < needed) ws.checkpoints = kernels::DeviceBuffer<float>(backend_, needed);
-    // Where each swept tile's scan keeps its chunk states (the tiles' sizes, as the backend
-    // chunks them; 0 for a scan it runs in one chunk).
-    ws.scan_chunks_at.assign(static_cast<size_t>(tiles), Workspace::kNoChunks);
+    // Where each swept tile's scan keeps its chunk states (as many as the backend's chunking
+    // of the tile makes; none for a scan in one chunk). Only where they take at most an eighth
+    // of the tile's conv output (chunks of >= 8 N rows): the GPU scan cuts any tile into a few
+    // hundred chunks, which for small tiles (--tile-rows 256: chunks of 32 rows) would hold
+    // more than the checkpoints save.
+    ws.kept_chunks.assign(static_cast<size_t>(tiles), {});
     size_t kept = 0;
     for (int64_t tile = 1; tile < tiles; ++tile) {
       const int64_t rows = std::min(tile_rows, len - tile * tile_rows);
       const size_t floats = backend_.scan_chunk_state_floats(mixer_scan(half.mixer[m], true, rows, ws));
-      if (floats == 0) continue;
-      ws.scan_chunks_at[static_cast<size_t>(tile)] = kept;
+      if (floats == 0 || floats > static_cast<size_t>(rows * config_.mixer.d_inner()) / 8) continue;
+      ws.kept_chunks[static_cast<size_t>(tile)] = {kept, floats};
       kept += floats;
     }
     float* const chunks = at_least(backend_, ws.scan_chunks, kept);
@@ -730,9 +741,9 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
       const int64_t rows = std::min(tile_rows, len - t0);
       normalize(half, r.row_slice(t0, rows), ws);
       // Only the state matters here: no z gate, no output.
-      const size_t at = ws.scan_chunks_at[static_cast<size_t>(tile)];
+      const Workspace::KeptChunks kept_here = ws.kept_chunks[static_cast<size_t>(tile)];
       run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF(), false,
-                {at == Workspace::kNoChunks ? nullptr : chunks + at, nullptr});
+                {kept_here.floats ? chunks + kept_here.at : nullptr, nullptr, kept_here.floats});
     }
   }
 }
@@ -761,10 +772,10 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
       const float* saved = ws.checkpoint(tile);
       backend_.copy(conv_state, saved, ws.conv_state[m].bytes());
       backend_.copy(scan_state, saved + ws.conv_size, ws.scan_state[m].bytes());
-      const size_t at = static_cast<size_t>(tile) < ws.scan_chunks_at.size()
-                            ? ws.scan_chunks_at[static_cast<size_t>(tile)]
-                            : Workspace::kNoChunks;
-      if (at != Workspace::kNoChunks) chunks.read = ws.scan_chunks.data() + at;
+      const Workspace::KeptChunks kept = static_cast<size_t>(tile) < ws.kept_chunks.size()
+                                             ? ws.kept_chunks[static_cast<size_t>(tile)]
+                                             : Workspace::KeptChunks();
+      if (kept.floats) chunks = {nullptr, ws.scan_chunks.data() + kept.at, kept.floats};
     }
     run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
               y[m], onto_first, chunks);
@@ -870,6 +881,7 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   sp.h_out = batch ? nullptr : scan_state;
   sp.chunk_states_out = chunks.store;
   sp.chunk_states_in = chunks.read;
+  sp.chunk_state_floats = chunks.floats;
   backend_.selective_scan(sp);
 }
 

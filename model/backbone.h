@@ -92,8 +92,9 @@ class Backbone {
 
   // The same hidden states left where the backend computed them: `use` gets [L, hidden_width]
   // in the backend's memory (device memory on a GPU; ops issued before may still be running
-  // there, so read it through the backend), valid during the call. `strand bench --hidden
-  // device` times this, as the reference's benchmark leaves last_hidden_state on the GPU.
+  // there, so read it through the backend), valid during the call; on a device `use` runs
+  // with this backbone locked. `strand bench --hidden device` times this, as the reference's
+  // benchmark leaves last_hidden_state on the GPU.
   void run_in_place(std::span<const int32_t> ids, const std::function<void(kernels::ConstMatF)>& use,
                     const ForwardOptions& options = {});
 
@@ -250,6 +251,7 @@ class Backbone {
   struct ScanChunks {
     float* store = nullptr;
     const float* read = nullptr;
+    size_t floats = 0;
   };
   void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
                  float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks);

@@ -95,6 +95,8 @@ void run_bench(const BenchOptions& options) {
   const model::ModelWeights weights = load_job_model(options.model);
   const model::ModelConfig& config = weights.config;
   kernels::Backend& backend = compute.backend();
+  // --hidden device: on the host, where R is the output, the same as host.
+  const bool hidden_on_device = options.hidden_on_device && !backend.host_memory();
   model::Backbone backbone(weights, backend);
   // 0: the backend's default, which may depend on the length.
   const int64_t tile_rows = options.tile_rows;
@@ -126,7 +128,7 @@ void run_bench(const BenchOptions& options) {
   text += cat("# strand bench: ", options.model, " (", weights.checksum, "), exact full-length forward pass, backend ",
               backend.name(), ", GEMMs in ", precision, ", ", threads, " threads, ", tiles,
               " (a shorter record: one tile), final hidden states ",
-              options.hidden_on_device ? "left in the backend's memory" : "copied into host memory", "\n");
+              hidden_on_device ? "left in the backend's memory" : "copied into host memory", "\n");
   text += cat("# measured ", precision, " GEMM rate (", 8192, "x", config.mixer.d_model, " by ", 2 * config.mixer.d_inner(),
               "): ", gemm_rate / 1e9, " GFLOP/s\n");
   text += "# peak_rss_mib: peak resident memory during the length's runs; added_bytes_per_base: that peak minus the\n"
@@ -159,8 +161,7 @@ void run_bench(const BenchOptions& options) {
     const uint64_t rss_before = peak_rss_bytes();
     // The host copy of the hidden states (none when they stay on the device; the warm-up's
     // rows then go to a short buffer).
-    std::vector<float> hidden(
-        static_cast<size_t>((options.hidden_on_device ? std::min(len, kWarmUpBases) : len) * width));
+    std::vector<float> hidden(static_cast<size_t>((hidden_on_device ? std::min(len, kWarmUpBases) : len) * width));
     const kernels::MatF hmat(hidden.data(), static_cast<int64_t>(hidden.size()) / width, width);
     if (!warmed_up) {
       // Threads started, model and code paged in: a short record does it (a full-length
@@ -173,7 +174,7 @@ void run_bench(const BenchOptions& options) {
     std::vector<double> times;
     for (int rep = 0; rep < options.repeats; ++rep) {
       const auto t0 = Clock::now();
-      if (options.hidden_on_device)
+      if (hidden_on_device)
         backbone.run_in_place(
             ids, [&](kernels::ConstMatF) { backend.synchronize(); }, forward);
       else

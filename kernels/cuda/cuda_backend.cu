@@ -98,7 +98,7 @@ class CudaBackend final : public Backend {
   }
   size_t scan_chunk_state_floats(const ScanParams& p) const override {
     activate();
-    return cuda::scan_chunk_state_floats(p, *workspace_);
+    return cuda::scan_chunk_state_floats(p, workspace_->sm_count());
   }
   void add_rms_norm(const AddRmsNormParams& p) override {
     op([&] { cuda::add_rms_norm(p, stream_); }, [] { return std::string("add_rms_norm"); });

@@ -72,7 +72,7 @@ bool tf32x3_kernel_applies(const LinearParams& p);                              
 void tf32x3_linear(const LinearParams& p, cudaStream_t stream, Workspace& ws);      // gemm_tf32x3.cu
 void conv1d_silu(const ConvParams& p, cudaStream_t stream);                         // conv.cu
 void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws);       // scan.cu
-size_t scan_chunk_state_floats(const ScanParams& p, Workspace& ws);                 // scan.cu
+size_t scan_chunk_state_floats(const ScanParams& p, int sm_count);                  // scan.cu
 void add_rms_norm(const AddRmsNormParams& p, cudaStream_t stream);                  // rowwise.cu
 void embedding(const EmbeddingParams& p, cudaStream_t stream);                      // rowwise.cu
 void elementwise(const ElementwiseParams& p, cudaStream_t stream);                  // rowwise.cu

@@ -109,6 +109,7 @@ struct ScanArgs {
   float* h_out = nullptr;       // [S, D, N] or null; may equal h_in
   const float* chunk_states_in = nullptr;  // ScanParams' (kept_floats())
   float* chunk_states_out = nullptr;
+  size_t chunk_state_floats = 0;
 
   __device__ int64_t row_of(int64_t s, int64_t q) const { return s * len + (reverse ? len - 1 - q : q); }
 };
@@ -593,11 +594,10 @@ void launch_chunk_pass(ScanArgs a, int64_t seqs, cudaStream_t stream) {
 // not y is wanted, as the residencies are taken at the passes' widest. Asking also raises the
 // direct pass's shared-memory limit before its first launch.
 template <int kN, int kR>
-int64_t planned_chunk_len(const ScanArgs& a, int64_t seqs, Workspace& ws) {
+int64_t planned_chunk_len(const ScanArgs& a, int64_t seqs, int sm_count) {
   // Passes 1 and 3 (which reads dt: kR 0) when chunked, or the direct pass (kR) alone.
-  const int direct_resident = resident_blocks<kN, kR, true>(a, ws.sm_count());
-  const int resident =
-      std::min(resident_blocks<kN, kR, false>(a, ws.sm_count()), resident_blocks<kN, 0, true>(a, ws.sm_count()));
+  const int direct_resident = resident_blocks<kN, kR, true>(a, sm_count);
+  const int resident = std::min(resident_blocks<kN, kR, false>(a, sm_count), resident_blocks<kN, 0, true>(a, sm_count));
   return chunk_length(seqs, a.len, a.dim, direct_resident, resident);
 }
 
@@ -609,7 +609,7 @@ size_t kept_floats(const ScanArgs& a, int64_t seqs) {
 
 template <int kN, int kR>
 void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
-  a.chunk_len = planned_chunk_len<kN, kR>(a, seqs, ws);
+  a.chunk_len = planned_chunk_len<kN, kR>(a, seqs, ws.sm_count());
   a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
   if (a.chunks == 1) {
     // Whether or not y is wanted, so that h_out is the same either way. (A call in one chunk
@@ -619,6 +619,9 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
     return;
   }
   const size_t states = static_cast<size_t>(seqs * a.chunks * a.dim);
+  STRAND_ASSERT(!(a.chunk_states_in || a.chunk_states_out) || a.chunk_state_floats == kept_floats(a, seqs),
+                "selective_scan (cuda): ", a.chunk_state_floats, " floats of chunk states given, this call keeps ",
+                kept_floats(a, seqs));
   if (a.chunk_states_in) {
     // Passes 1 and 2 ran in the state-only call that stored these: pass 3 alone, computing dt
     // itself (the same bits as pass 1's stored dt: the same code on the same inputs).
@@ -711,6 +714,7 @@ ScanArgs make_args(const ScanParams& p) {
   a.h_out = p.h_out;
   a.chunk_states_in = p.chunk_states_in;
   a.chunk_states_out = p.chunk_states_out;
+  a.chunk_state_floats = p.chunk_state_floats;
   a.rank_pad = (a.rank + 3) / 4 * 4;
   return a;
 }
@@ -729,13 +733,14 @@ void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws) {
   dispatch(a, [&](auto n, auto r) { run<decltype(n)::value, decltype(r)::value>(a, seqs, stream, ws); });
 }
 
-size_t scan_chunk_state_floats(const ScanParams& p, Workspace& ws) {
+size_t scan_chunk_state_floats(const ScanParams& p, int sm_count) {
   const int64_t rows = p.u.rows, dim = p.u.cols, nstate = p.A.cols;
   if (rows == 0 || dim == 0 || p.seq_len <= 0 || nstate > kMaxState) return 0;
   ScanArgs a = make_args(p);
   const int64_t seqs = rows / p.seq_len;
-  dispatch(
-      a, [&](auto n, auto r) { a.chunk_len = planned_chunk_len<decltype(n)::value, decltype(r)::value>(a, seqs, ws); });
+  dispatch(a, [&](auto n, auto r) {
+    a.chunk_len = planned_chunk_len<decltype(n)::value, decltype(r)::value>(a, seqs, sm_count);
+  });
   a.chunks = (a.len + a.chunk_len - 1) / a.chunk_len;
   return a.chunks > 1 ? kept_floats(a, seqs) : 0;
 }

@@ -552,14 +552,18 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   DeviceBuffer<float> dh3 = to_device(std::vector<float>(data.h_in.size(), -1.0f));
   r.h_out = dh3.data();
   r.chunk_states_out = chunks.data();
+  r.chunk_state_floats = kept;
   gpu().selective_scan(r);
   EXPECT_TRUE(compare(to_host(dh3), h_got).bitwise) << "storing chunk states changed h_out";
+  // As the model reads them: h_in and h_out one buffer (h_in holding the storing call's values).
   const DeviceMat dy_kept(y0);
-  DeviceBuffer<float> dh_kept = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+  DeviceBuffer<float> dh_kept = to_device(state ? data.h_in : std::vector<float>(data.h_in.size(), -1.0f));
   ScanParams k = q;
   k.y = dy_kept.view().col_slice(0, dim);
+  k.h_in = state ? dh_kept.data() : nullptr;
   k.h_out = dh_kept.data();
   k.chunk_states_in = chunks.data();
+  k.chunk_state_floats = kept;
   gpu().selective_scan(k);
   EXPECT_TRUE(compare(dy_kept.download(), got).bitwise) << "y from kept chunk states differs";
   EXPECT_TRUE(compare(to_host(dh_kept), h_got).bitwise) << "h_out from kept chunk states differs";
@@ -619,7 +623,7 @@ TEST(CudaScan, AlignedStagingMatchesCpu) {
 
 // Kept chunk states (ScanParams::chunk_states_*) give the bits of a scan that finds them itself:
 // long records in every option, delta given, fused with dt_w in registers (R 16) or staged (R
-// 33), aligned or not. The CPU keeps none.
+// 33), aligned or not, h_in and h_out one buffer.
 TEST(CudaScan, KeptChunkStatesGiveTheSameBits) {
   if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   std::mt19937 rng(35);
@@ -628,9 +632,6 @@ TEST(CudaScan, KeptChunkStatesGiveTheSameBits) {
   EXPECT_TRUE(check_scan(rng, 1, 30001, 37, 16, 0b1011111, 0.0f, 33));
   EXPECT_TRUE(check_scan(rng, 1, 65536, 512, 16, 0b1111111, 0.0f, 16));
   EXPECT_FALSE(check_scan(rng, 1, 7, 5, 16, 0b111111, 0.0f, 16));  // one chunk: nothing kept
-  const ScanData data(rng, 1, 20000, 130, 16, 0.0f, 16, false);
-  Buffer y(20000, 130);
-  EXPECT_EQ(cpu().scan_chunk_state_floats(scan_params(data, views(data), y.view(), true, true, true, true, true)), 0u);
 }
 
 // Tiles with the state carried (h_in == h_out, one device buffer) equal one pass to rounding:

@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,67 @@ TEST(CudaForward, Ps131kShapeMatchesCpu) {
   compare_backends(weights, ids, 5000, {-1}, 1.5e-2);
 }
 
+// The CUDA backend, keeping scan chunk states or not (scan_chunk_state_floats 0), counting the
+// scans that read kept ones.
+class ChunkStatesProbe final : public kernels::Backend {
+ public:
+  ChunkStatesProbe(kernels::Backend& inner, bool keep) : inner_(inner), keep_(keep) {}
+  int kept_reads = 0;
+
+  std::string name() const override { return inner_.name(); }
+  void linear(const kernels::LinearParams& p) override { inner_.linear(p); }
+  void conv1d_silu(const kernels::ConvParams& p) override { inner_.conv1d_silu(p); }
+  void selective_scan(const kernels::ScanParams& p) override {
+    kept_reads += p.chunk_states_in != nullptr;
+    inner_.selective_scan(p);
+  }
+  size_t scan_chunk_state_floats(const kernels::ScanParams& p) const override {
+    return keep_ ? inner_.scan_chunk_state_floats(p) : 0;
+  }
+  void add_rms_norm(const kernels::AddRmsNormParams& p) override { inner_.add_rms_norm(p); }
+  void embedding(const kernels::EmbeddingParams& p) override { inner_.embedding(p); }
+  void elementwise(const kernels::ElementwiseParams& p) override { inner_.elementwise(p); }
+  void flip(const kernels::FlipParams& p) override { inner_.flip(p); }
+  bool host_memory() const override { return inner_.host_memory(); }
+  void* allocate(size_t bytes) override { return inner_.allocate(bytes); }
+  void deallocate(void* ptr) noexcept override { inner_.deallocate(ptr); }
+  void upload(void* dst, const void* src, size_t bytes) override { inner_.upload(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { inner_.download(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { inner_.copy(dst, src, bytes); }
+  void fill_zero(void* dst, size_t bytes) override { inner_.fill_zero(dst, bytes); }
+  void synchronize() override { inner_.synchronize(); }
+  GemmPrecision gemm_precision() const override { return inner_.gemm_precision(); }
+  bool concurrent_calls() const override { return inner_.concurrent_calls(); }
+  int64_t default_tile_rows(int64_t record_len) const override { return inner_.default_tile_rows(record_len); }
+
+ private:
+  kernels::Backend& inner_;
+  bool keep_ = true;
+};
+
+// The final sweep's right-to-left scans from the chunk states the checkpoint sweep kept give the
+// bits of scans that find them again: the 131k shape over three 65,536-row tiles (the last one
+// shorter), both exact modes.
+TEST(CudaForward, KeptChunkStatesGiveTheSameBits) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const ModelWeights weights = make_random_model(caduceus_ps_131k_config(), 1);
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> base(7, 10);
+  std::vector<int32_t> ids(150000);
+  for (int32_t& id : ids) id = base(rng);
+  const ForwardOptions options{65536, -1};
+  for (GemmPrecision precision : {GemmPrecision::kFp32, GemmPrecision::kTf32x3}) {
+    auto gpu = kernels::make_cuda_backend(0, precision);
+    ChunkStatesProbe plain(*gpu, false), kept(*gpu, true);
+    const std::vector<float> want = run(weights, plain, ids, options);
+    const std::vector<float> got = run(weights, kept, ids, options);
+    EXPECT_EQ(plain.kept_reads, 0);
+    // Both swept tiles, each layer and half.
+    EXPECT_EQ(kept.kept_reads, 2 * 2 * weights.config.n_layer) << kernels::to_string(precision);
+    EXPECT_TRUE(got == want) << kernels::to_string(precision) << ": kept chunk states changed the hidden states";
+  }
+}
+
 // On the GPU the pieces are downloaded one at a time from R on the device: the same bits as
 // run()'s one download, in row order.
 TEST(CudaForward, PiecesAreTheRunsRows) {
@@ -121,13 +184,14 @@ TEST(CudaForward, PiecesAreTheRunsRows) {
 // Hidden states left on the device (run_in_place, what `strand bench --hidden device` times) are
 // run()'s bits, on the GPU and on the host.
 TEST(CudaForward, InPlaceHiddenStatesAreTheRunsBits) {
-  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   const ModelWeights weights = load_model((test::source_dir() / "data" / "golden" / "ps").string());
   const std::vector<int32_t> ids = chr20_ids(12000);
   const ForwardOptions options{5000, -1};
-  auto gpu = kernels::make_cuda_backend(0, GemmPrecision::kFp32);
-  auto cpu = kernels::make_cpu_backend();
-  for (kernels::Backend* backend : {gpu.get(), cpu.get()}) {
+  std::vector<std::unique_ptr<kernels::Backend>> backends;
+  backends.push_back(kernels::make_cpu_backend());
+  if (!kernels::cuda_devices().empty()) backends.push_back(kernels::make_cuda_backend(0, GemmPrecision::kFp32));
+  for (const auto& owned : backends) {
+    kernels::Backend* backend = owned.get();
     const std::vector<float> want = run(weights, *backend, ids, options);
     Backbone backbone(weights, *backend);
     std::vector<float> got;
