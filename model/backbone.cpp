@@ -91,6 +91,8 @@ struct Backbone::Workspace {
     for (auto& v : scan_state) v = Buffer(backend, static_cast<size_t>(di * n));
   }
   float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
+  // Rows per sequence of a tile of `rows` rows (a record's tile is one piece of one sequence).
+  int64_t sequence_rows(int64_t rows) const { return seq_len > 0 ? seq_len : rows; }
   float* out() const { return xz.data(); }
 };
 
@@ -827,7 +829,7 @@ kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64
   sp.B = xdbl.col_slice(rank, n);
   sp.C = xdbl.col_slice(rank + n, n);
   sp.Dskip = m.D;
-  sp.seq_len = ws.seq_len > 0 ? ws.seq_len : rows;
+  sp.seq_len = ws.sequence_rows(rows);
   sp.reverse = reverse;
   return sp;
 }
@@ -860,7 +862,7 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   cp.y = xc;
   // Independent sequences start from zero state and carry none out.
   const bool batch = ws.mode == Workspace::Mode::kBatch;
-  cp.seq_len = ws.seq_len > 0 ? ws.seq_len : rows;
+  cp.seq_len = ws.sequence_rows(rows);
   cp.kernel = config_.mixer.d_conv;
   cp.reverse = reverse;
   cp.state_in = batch ? nullptr : conv_state;
