@@ -48,6 +48,9 @@ class Backend {
     (void)p;
     return 0;
   }
+  // Whether ScanParams::y_small / LinearParams::x_small may be passed (the CUDA backend in
+  // tf32x3: out_proj then reads the scan's output already split for the tensor cores).
+  virtual bool takes_split_activations() const { return false; }
   virtual void add_rms_norm(const AddRmsNormParams& p) = 0;
   virtual void embedding(const EmbeddingParams& p) = 0;
   virtual void elementwise(const ElementwiseParams& p) = 0;

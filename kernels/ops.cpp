@@ -2,6 +2,7 @@
 // (model) code, so it aborts through STRAND_ASSERT with the op and dimension named.
 #include "kernels/ops.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -24,12 +25,24 @@ void check_shape(const char* op, const char* name, const Mat<T>& m, int64_t rows
                 ", ", cols, "]");
 }
 
-// Whether the memory spans of two views intersect (the elements between rows count too).
+// Whether two views share an element. Views of one row stride are compared exactly, so that
+// column slices of one matrix side by side (the model's xz halves) do not overlap; otherwise
+// their memory spans are (the elements between rows count too).
 bool overlaps(ConstMatF a, ConstMatF b) {
   if (a.rows == 0 || a.cols == 0 || b.rows == 0 || b.cols == 0) return false;
   const float* a_end = a.data + (a.rows - 1) * a.ld + a.cols;
   const float* b_end = b.data + (b.rows - 1) * b.ld + b.cols;
-  return std::less<const float*>()(a.data, b_end) && std::less<const float*>()(b.data, a_end);
+  const bool spans = std::less<const float*>()(a.data, b_end) && std::less<const float*>()(b.data, a_end);
+  if (!spans || a.ld != b.ld || a.ld == 0) return spans;
+  // b's row j starts at a's row q + j, column r (0 <= r < ld); past a's row end it wraps into
+  // the next one. Column ranges per row of a's frame: [r, r + b.cols) clipped to the row, and
+  // the wrapped part [0, r + b.cols - ld) one row further down.
+  const int64_t ld = a.ld, offset = b.data - a.data;
+  const int64_t q = offset >= 0 ? offset / ld : -((-offset + ld - 1) / ld), r = offset - q * ld;
+  const auto rows_meet = [&](int64_t first) { return first < a.rows && first + b.rows > 0; };
+  const bool head = r < a.cols && rows_meet(q);
+  const bool wrapped = r + b.cols > ld && std::min(r + b.cols - ld, a.cols) > 0 && rows_meet(q + 1);
+  return head || wrapped;
 }
 
 void check_sequences(const char* op, int64_t rows, int64_t seq_len) {
@@ -46,6 +59,10 @@ void check(const LinearParams& p) {
   check_shape("linear", "y", p.y, p.x.rows, p.w.rows);
   STRAND_ASSERT(!overlaps(p.x, p.y), "linear: y aliases x");
   STRAND_ASSERT(!overlaps(p.w, p.y), "linear: y aliases w");
+  if (!p.x_small.empty()) {
+    check_shape("linear", "x_small", p.x_small, p.x.rows, p.x.cols);
+    STRAND_ASSERT(!overlaps(p.x_small, p.y), "linear: y aliases x_small");
+  }
 }
 
 void check(const ConvParams& p) {
@@ -80,9 +97,21 @@ void check(const ScanParams& p) {
   } else {
     STRAND_ASSERT(!p.chunk_states_out, op, ": chunk states to store from a call with y");
     check_shape(op, "y", p.y, rows, d);
-    for (const ConstMatF* in : {&p.u, &p.delta, &p.dt_in, &p.B, &p.C, &p.z})
+    for (const ConstMatF* in : {&p.u, &p.delta, &p.dt_in, &p.B, &p.C, &p.z, &p.y_add})
       STRAND_ASSERT(!overlaps(*in, p.y), op, ": y aliases an input");
+    if (!p.y_add.empty()) {
+      STRAND_ASSERT(p.accumulate, op, ": y_add without accumulate");
+      check_shape(op, "y_add", p.y_add, rows, d);
+    }
+    if (!p.y_small.empty()) {
+      check_shape(op, "y_small", p.y_small, rows, d);
+      const bool is_z = p.y_small.data == p.z.data && p.y_small.ld == p.z.ld;
+      for (const ConstMatF* in : {&p.u, &p.delta, &p.dt_in, &p.B, &p.C, &p.y_add, &p.z})
+        STRAND_ASSERT(!overlaps(*in, p.y_small) || (in == &p.z && is_z), op, ": y_small aliases an input");
+      STRAND_ASSERT(!overlaps(p.y_small, p.y), op, ": y_small aliases y");
+    }
   }
+  STRAND_ASSERT(!p.y.empty() || (p.y_add.empty() && p.y_small.empty()), op, ": y_add or y_small without y");
   check_sequences(op, rows, p.seq_len);
 }
 
@@ -113,6 +142,15 @@ void check(const FlipParams& p) {
   check_view("flip", "x", p.x);
   check_shape("flip", "y", p.y, p.x.rows, p.x.cols);
   STRAND_ASSERT(!overlaps(p.x, p.y), "flip: y aliases x");
+}
+
+void check_unsplit(const LinearParams& p) {
+  STRAND_ASSERT(p.x_small.empty(), "linear: this backend does not take split activations (x_small)");
+}
+
+void check_unsplit(const ScanParams& p) {
+  STRAND_ASSERT(p.y_small.empty() && p.y_add.empty(),
+                "selective_scan: this backend does not take split activations (y_small, y_add)");
 }
 
 }  // namespace strand::kernels

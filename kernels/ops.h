@@ -22,6 +22,11 @@ struct LinearParams {
   // x is the previous linear call's x (same view), unwritten since: a backend may reuse what it
   // derived from it then (the CUDA tf32x3 split copy). Results are the same bits either way.
   bool x_unchanged = false;
+  // x in split form (ScanParams::y_small writes it): x holds TF32 values and x_small the
+  // remainders, and the product is (x + x_small)·w^T to fp32 accuracy, on TF32 tensor cores
+  // without a split copy of x. Only for a backend whose takes_split_activations() is true;
+  // fastest with x_small's columns right after x's in the same rows.
+  ConstMatF x_small{};  // [M, K] or empty
 };
 
 // Depthwise causal convolution over time followed by SiLU, per sequence:
@@ -70,6 +75,15 @@ struct ScanParams {
   int64_t seq_len = 0;                // L
   bool reverse = false;
   bool accumulate = false;            // y += result (y must not alias any input)
+  // With accumulate: the values the result is added to, when they are not y's own (then y is
+  // only written). Same shape; may not alias y or y_small.
+  ConstMatF y_add{};
+  // Split output (LinearParams::x_small's form): y receives each result v rounded to TF32 and
+  // y_small the remainder, itself rounded to TF32 (v to ~2^-22 relative), so that out_proj
+  // runs on TF32 tensor cores at fp32 accuracy without splitting y again. y_small may be z
+  // itself: each z element is read before its remainder overwrites it. Only for a backend
+  // whose takes_split_activations() is true.
+  MatF y_small{};                     // [S * L, D] or empty
   const float* h_in = nullptr;        // [S, D, N] or null (zeros)
   float* h_out = nullptr;             // [S, D, N] or null; may equal h_in
   // States a backend that scans in chunks may hand from a state-only call to a later call
@@ -133,5 +147,8 @@ void check(const AddRmsNormParams& p);
 void check(const EmbeddingParams& p);
 void check(const ElementwiseParams& p);
 void check(const FlipParams& p);
+// For backends without takes_split_activations(): no x_small, y_small or y_add.
+void check_unsplit(const LinearParams& p);
+void check_unsplit(const ScanParams& p);
 
 }  // namespace strand::kernels

@@ -50,7 +50,11 @@ T* at_least(kernels::Backend& backend, kernels::DeviceBuffer<T>& buffer, size_t 
 // when the directions' outputs cannot be summed before out_proj. x and z are the two column
 // halves of one [T, 2 d_inner] buffer, in_proj's whole output (so that a decoding step computes
 // them in one GEMM). The mixer output O [T, d] that the last block leaves for finish_tile lives
-// in that buffer: x and z are dead once the scans ran.
+// in that buffer: x and z are dead once the scans ran. With split outputs (split_out) the last
+// scan of a half writes y there instead, split for out_proj's tensor cores: the TF32 parts over
+// x (dead once the last conv ran) and the remainders over z (each read before it is written),
+// so that out_proj reads one [T, 2 d_inner] matrix; y[0] then holds only the first direction's
+// output, and O goes there.
 struct Backbone::Workspace {
   using Buffer = kernels::DeviceBuffer<float>;
   Buffer normed, xz, xc, xdbl, y[2];
@@ -75,7 +79,10 @@ struct Backbone::Workspace {
   Mode mode = Mode::kRecord;
   int64_t seq_len = 0;
 
-  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output) {
+  bool split_out = false;
+
+  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output, bool split)
+      : split_out(split) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
     const auto rows = [&](int64_t cols) { return Buffer(backend, static_cast<size_t>(tile_rows * cols)); };
     normed = rows(d);
@@ -84,7 +91,7 @@ struct Backbone::Workspace {
     xdbl = rows(c.mixer.dt_rank + 2 * n);
     y[0] = rows(di);
     if (second_output) y[1] = rows(di);
-    STRAND_ASSERT(2 * di >= d, "d_inner ", di, " < d_model / 2 ", d, ": O does not fit xz's buffer");
+    STRAND_ASSERT(split ? di >= d : 2 * di >= d, "d_inner ", di, " too small for O: d_model ", d);
     conv_size = di * (k - 1);
     state_size = conv_size + di * n;
     for (auto& v : conv_state) v = Buffer(backend, static_cast<size_t>(conv_size));
@@ -93,7 +100,7 @@ struct Backbone::Workspace {
   float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
   // Rows per sequence of a tile of `rows` rows (a record's tile is one piece of one sequence).
   int64_t sequence_rows(int64_t rows) const { return seq_len > 0 ? seq_len : rows; }
-  float* out() const { return xz.data(); }
+  float* out() const { return split_out ? y[0].data() : xz.data(); }
 };
 
 // run_batch's buffers on a backend with its own memory, kept from one call to the next: a GPU
@@ -178,6 +185,11 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
     if (ps) plan.halves.push_back(make_half(lw, l, true));
     layers_.push_back(std::move(plan));
   }
+  // The split output needs one out_proj per half (its input is the last scan's output alone)
+  // and O to fit y[0].
+  split_out_ = backend_.takes_split_activations() && config_.mixer.d_inner() >= d;
+  for (const LayerPlan& layer : layers_)
+    for (const HalfPlan& half : layer.halves) split_out_ = split_out_ && (half.passes == 1 || half.summed_out_proj);
   place_weights();
 }
 
@@ -470,7 +482,7 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
     }
     if (ws.empty()) {
       for (size_t i = 0; i < layers_.front().halves.size(); ++i)
-        ws.emplace_back(backend_, cache ? batch_cache_->ws_rows : tile_rows, config_, second_output);
+        ws.emplace_back(backend_, cache ? batch_cache_->ws_rows : tile_rows, config_, second_output, split_out_);
       if (cache) batch_cache_->ws_epoch = fresh_epoch();
     }
     for (Workspace& w : ws) {
@@ -568,7 +580,7 @@ MatF Backbone::Stream::advance(std::span<const int32_t> ids, int64_t n, bool log
   if (ws_.empty() || ws_rows_ < rows) {
     // Sized for the largest feed so far: one-token steps after a prefill reuse everything.
     ws_.clear();
-    ws_.emplace_back(b.backend_, rows, b.config_, false);
+    ws_.emplace_back(b.backend_, rows, b.config_, false, b.split_out_);
     ws_rows_ = rows;
     r_ = kernels::DeviceBuffer<float>(b.backend_, static_cast<size_t>(rows * width));
     ids_ = kernels::DeviceBuffer<int32_t>(b.backend_, static_cast<size_t>(rows));
@@ -780,7 +792,7 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
       if (kept.floats) chunks = {nullptr, ws.scan_chunks.data() + kept.at, kept.floats};
     }
     run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
-              y[m], onto_first, chunks);
+              y[m], onto_first, chunks, ws.split_out && m == half.passes - 1);
   }
 
   // [rows, d] = y · out_w^T (+ out_b), the two directions combined by the strategy. Between
@@ -789,7 +801,11 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
   const bool into_r = epilogue == Epilogue::kResidual;
   const MatF out = into_r ? r.row_slice(t0, rows).col_slice(half.col0, d) : MatF(ws.out(), rows, d);
   const MixerView& m0 = half.mixer[0];
-  if (half.passes == 1 || half.summed_out_proj) {
+  if (ws.split_out) {
+    // y split by the last scan: [rows, di] TF32 parts then [rows, di] remainders in xz.
+    const ConstMatF xz(ws.xz.data(), rows, 2 * di);
+    backend_.linear({xz.col_slice(0, di), m0.out_w, m0.out_b, out, into_r, false, xz.col_slice(di, di)});
+  } else if (half.passes == 1 || half.summed_out_proj) {
     backend_.linear({y[0], m0.out_w, m0.out_b, out, into_r});
   } else if (config_.strategy == BidirectionalStrategy::kAdd) {
     backend_.linear({y[0], m0.out_w, m0.out_b, out, into_r});
@@ -835,10 +851,10 @@ kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64
 }
 
 void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
-                         float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks) {
-  const int d = config_.d_model;
+                         float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks,
+                         bool split_out) {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
-  const ConstMatF normed(ws.normed.data(), rows, d);
+  const ConstMatF normed(ws.normed.data(), rows, config_.d_model);
 
   // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b). Two GEMMs of the
   // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep);
@@ -879,6 +895,13 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   if (gate) sp.z = z;
   sp.y = y;
   sp.accumulate = accumulate;
+  if (split_out) {
+    // x is dead (the last conv ran) and z is read before each remainder overwrites it.
+    STRAND_ASSERT(gate && !y.empty());
+    sp.y = x;
+    sp.y_small = z;
+    if (accumulate) sp.y_add = y;
+  }
   sp.h_in = batch ? nullptr : scan_state;
   sp.h_out = batch ? nullptr : scan_state;
   sp.chunk_states_out = chunks.store;

@@ -253,8 +253,10 @@ class Backbone {
     const float* read = nullptr;
     size_t floats = 0;
   };
+  // split_out: y (and with accumulate y_add = y) is written split into xz (Workspace).
   void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
-                 float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks);
+                 float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks,
+                 bool split_out = false);
   // The scan's inputs as run_mixer passes them for a tile of `rows` (no z, y, state or chunk states).
   kernels::ScanParams mixer_scan(const MixerView& m, bool reverse, int64_t rows, const Workspace& ws) const;
   void finish_tile(const LayerPlan& layer, kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);
@@ -281,6 +283,9 @@ class Backbone {
   // takes its ops from one thread at a time gets them one call after the other.
   std::mutex serial_;
   std::unique_ptr<BatchCache> batch_cache_;  // backends with their own memory, taking one caller at a time
+  // The last scan of each half writes its output split for out_proj (takes_split_activations;
+  // Workspace).
+  bool split_out_ = false;
 };
 
 }  // namespace strand::model

@@ -76,12 +76,14 @@ class CudaBackend final : public Backend {
 
   std::string name() const override { return cat("cuda:", ordinal_); }
   GemmPrecision gemm_precision() const override { return precision_; }
+  // tf32x3: the scan writes y split and out_proj multiplies it as is (gemm.cu).
+  bool takes_split_activations() const override { return precision_ == GemmPrecision::kTf32x3; }
 
   // Each op: enqueued on the stream; with STRAND_CUDA_PROFILE on, timed under kind() (a name
   // built only then). The ops with scratch then note it in the memory use.
   void linear(const LinearParams& p) override {
     op([&] { cuda::linear(p, precision_, cublas_, stream_, *workspace_); },
-       [&] { return cat("linear [", p.w.rows, " x ", p.x.cols, "]"); });
+       [&] { return cat("linear [", p.w.rows, " x ", p.x.cols, p.x_small.empty() ? "" : ", split", "]"); });
     note_scratch();
   }
   void conv1d_silu(const ConvParams& p) override {

@@ -56,6 +56,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/tf32.cuh"
 
 namespace strand::kernels::cuda {
 namespace {
@@ -87,7 +88,10 @@ struct ScanArgs {
   const float* Dskip = nullptr;  // [D] or null
   const float* z = nullptr;      // null: no gate
   float* y = nullptr;            // null: state only
+  const float* y_add = nullptr;  // accumulate: what is added to (y itself, or ScanParams::y_add)
+  float* y_small = nullptr;      // split output: y the TF32 parts, y_small the remainders
   int64_t u_ld = 0, delta_ld = 0, dt_in_ld = 0, dt_w_ld = 0, A_ld = 0, B_ld = 0, C_ld = 0, z_ld = 0, y_ld = 0;
+  int64_t y_add_ld = 0, y_small_ld = 0;
   int64_t dim = 0, len = 0;
   int nstate = 0, rank = 0;  // rank 0: delta given
   int rank_pad = 0;          // rank rounded up to a multiple of 4 (staged dt_in columns)
@@ -285,7 +289,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
       const float* u_src = col_bytes ? a.u + r * a.u_ld + col_dk : a.u;
       const float* delta_src = kR == 0 && col_bytes ? a.delta + r * a.delta_ld + col_dk : a.delta;
       const float* z_src = kOutput && a.z && col_bytes ? a.z + r * a.z_ld + col_dk : a.z;
-      const float* y_src = read_y && col_bytes ? a.y + r * a.y_ld + col_dk : a.y;
+      const float* y_src = read_y && col_bytes ? a.y_add + r * a.y_add_ld + col_dk : a.y_add;
       const int64_t step = col_bytes ? 4 * dir : 0;
       for (int i = col_i0; i < count; i += 4, col += 4 * kThreads) {
         float* c = col;
@@ -304,7 +308,7 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
         }
         if (read_y) {
           stage_float4(c, y_src, col_bytes);
-          y_src += step * a.y_ld;
+          y_src += step * a.y_add_ld;
         }
       }
       stage_commit();
@@ -342,16 +346,18 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
         col += kSub * kThreads;
       }
       if (read_y)
-        for (int i = 0; i < count; ++i) stage_float(col + i * kThreads, a.y + (row0 + i * dir) * a.y_ld + d, true);
+        for (int i = 0; i < count; ++i)
+          stage_float(col + i * kThreads, a.y_add + (row0 + i * dir) * a.y_add_ld + d, true);
     }
     stage_commit();
   };
 
   float* y_p = kOutput && a.y ? a.y + a.row_of(s, q_begin) * a.y_ld + d : nullptr;
+  float* y_small_p = kOutput && a.y_small ? a.y_small + a.row_of(s, q_begin) * a.y_small_ld + d : nullptr;
   float* dt_p = !kOutput && a.dt_out ? a.dt_out + a.row_of(s, q_begin) * a.dim + d : nullptr;
   // Per-position invariants, held in registers (read from the parameters, they were tested
   // again at every position).
-  const int64_t y_step = dir * a.y_ld, dt_step = dir * a.dim;
+  const int64_t y_step = dir * a.y_ld, y_small_step = dir * a.y_small_ld, dt_step = dir * a.dim;
   const bool gate = kOutput && a.z;
   if (q_begin < q_end) stage(q_begin, 0);
   for (int64_t q0 = q_begin, round = 0; q0 < q_end; q0 += kSub, ++round) {
@@ -441,7 +447,16 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
         if (kOutput && y_p) {
           acc = fmaf(d_skip, u, acc);  // d_skip 0 without D
           if (gate) acc *= silu(s_z[i * kThreads + tid]);
-          *y_p = read_y ? s_y[i * kThreads + tid] + acc : acc;
+          const float v = read_y ? s_y[i * kThreads + tid] + acc : acc;
+          if (y_small_p) {
+            // After this thread's read of z at this position (staged above): y_small may be z.
+            const float big = round_tf32(v);
+            *y_p = big;
+            *y_small_p = tf32_remainder(v, big);
+            y_small_p += y_small_step;
+          } else {
+            *y_p = v;
+          }
           y_p += y_step;
         }
       }
@@ -573,7 +588,7 @@ bool vectorizable(const ScanArgs& a, bool output) {
   if (!aligned(a.u, a.u_ld) || !aligned(a.B, a.B_ld) || !aligned(a.C, a.C_ld)) return false;
   if (a.rank == 0 ? !aligned(a.delta, a.delta_ld) : !aligned(a.dt_in, a.dt_in_ld)) return false;
   if (output && a.z && !aligned(a.z, a.z_ld)) return false;
-  return !(output && a.accumulate && a.y && !aligned(a.y, a.y_ld));
+  return !(output && a.accumulate && a.y && !aligned(a.y_add, a.y_add_ld));
 }
 
 template <int kN, int kR, bool kOutput>
@@ -695,6 +710,10 @@ ScanArgs make_args(const ScanParams& p) {
   a.Dskip = p.Dskip;
   a.z = p.z.data;
   a.y = p.y.data;
+  a.y_add = p.y_add.empty() ? p.y.data : p.y_add.data;
+  a.y_add_ld = p.y_add.empty() ? p.y.ld : p.y_add.ld;
+  a.y_small = p.y_small.data;
+  a.y_small_ld = p.y_small.ld;
   a.u_ld = p.u.ld;
   a.delta_ld = p.delta.ld;
   a.dt_in_ld = p.dt_in.ld;

@@ -163,9 +163,15 @@ void flip(const FlipParams& p) {
 class ReferenceBackend final : public Backend {
  public:
   std::string name() const override { return "reference"; }
-  void linear(const LinearParams& p) override { kernels::linear(p); }
+  void linear(const LinearParams& p) override {
+    check_unsplit(p);
+    kernels::linear(p);
+  }
   void conv1d_silu(const ConvParams& p) override { kernels::conv1d_silu(p); }
-  void selective_scan(const ScanParams& p) override { kernels::selective_scan(p); }
+  void selective_scan(const ScanParams& p) override {
+    check_unsplit(p);
+    kernels::selective_scan(p);
+  }
   void add_rms_norm(const AddRmsNormParams& p) override { kernels::add_rms_norm(p); }
   void embedding(const EmbeddingParams& p) override { kernels::embedding(p); }
   void elementwise(const ElementwiseParams& p) override { kernels::elementwise(p); }

@@ -66,6 +66,16 @@ constexpr double kNormTolerance = 1e-6;
 const int64_t kLengths[] = {1, 7, 127, 2048, 2049};
 constexpr int64_t kLongRows = 1000003;
 
+// TF32 rounding (to nearest, ties away), as the tensor-core paths split an
+// fp32 value (kernels/cuda/tf32.cuh), for finite values.
+float tf32(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits = (bits + 0x1000u) & 0xffffe000u;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
 Backend& cpu() {
   static const std::unique_ptr<Backend> backend = make_cpu_backend();
   return *backend;
@@ -381,6 +391,54 @@ TEST(CudaLinear, UnchangedXReusesItsSplit) {
   EXPECT_FALSE(compare(product(dx, dw2, dy2, false), fresh).bitwise);
 }
 
+// tf32x3 from an x that comes split (LinearParams::x_small, as the scan writes out_proj's input):
+// within fp32's tolerance of the CPU product of the unsplit x, with x_small's columns right
+// after x's (one GEMM of depth 2K) or elsewhere; bias, accumulate, y a column slice.
+void check_split_x(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool contiguous, bool bias, bool accumulate) {
+  SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " contiguous " << contiguous << " bias "
+                                  << bias << " accumulate " << accumulate);
+  Buffer x(m, k), w(n, k, k + 3), y0(m, n + 5), both(m, 2 * k + 4), small(m, k, k + 1);
+  fill_normal(rng, x);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  fill_normal(rng, y0);
+  const std::vector<float> b = normal_vector(rng, n);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t c = 0; c < k; ++c) {
+      const float v = x.at(i, c), big = tf32(v);
+      both.at(i, c) = big;
+      (contiguous ? both.at(i, k + c) : small.at(i, c)) = tf32(v - big);
+    }
+  }
+  Buffer want = y0;
+  cpu().linear({x.cview(), w.cview(), bias ? b.data() : nullptr, want.view().col_slice(2, n), accumulate});
+
+  const DeviceMat dboth(both), dsmall(small), dw(w), dy(y0), dy_fp32(y0);
+  const DeviceBuffer<float> db = to_device(b);
+  const ConstMatF big = dboth.cview().col_slice(0, k);
+  const ConstMatF rest = contiguous ? dboth.cview().col_slice(k, k) : dsmall.cview();
+  gpu_in(GemmPrecision::kTf32x3)
+      .linear({big, dw.cview(), bias ? db.data() : nullptr, dy.view().col_slice(2, n), accumulate, false, rest});
+  gpu_in(GemmPrecision::kTf32x3).synchronize();
+  const Buffer got = dy.download();
+  EXPECT_LE(compare(got, want).relative, kLinearTolerance) << describe(compare(got, want));
+  EXPECT_TRUE(got.padding_intact());
+  // x alone in fp32 is further off: the remainders were used.
+  gpu().linear({big, dw.cview(), bias ? db.data() : nullptr, dy_fp32.view().col_slice(2, n), accumulate});
+  if (k >= 16) {
+    EXPECT_GT(compare(dy_fp32.download(), want).relative, 10 * compare(got, want).relative);
+  }
+}
+
+TEST(CudaLinear, SplitXMatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(14);
+  for (int f = 0; f < 8; ++f) check_split_x(rng, 131, 512, 256, f & 1, f & 2, f & 4);
+  check_split_x(rng, 2049, 512, 256, true, false, true);  // out_proj's shape, onto the residual
+  check_split_x(rng, 7, 16, 5, false, true, false);
+  check_split_x(rng, 1, 70, 33, true, false, false);
+  check_split_x(rng, 300, 37, 70, true, true, true);
+}
+
 // ---- conv1d_silu ------------------------------------------------------------------------------
 
 void check_conv(std::mt19937& rng, const ConvCase& c) {
@@ -492,6 +550,47 @@ ScanViews views(const DeviceScanData& d) {
   return {d.xz.cview(), d.delta.cview(), d.dbc.cview(), d.a.cview(), d.dt_bias.data(), d.dskip.data(), d.dt_w.cview()};
 }
 
+// The split output (ScanParams::y_small, tf32x3): y the TF32 rounding of each result of the
+// unsplit call `q` (on `dev`, which gave `plain`) and y_small the rounded remainder, bitwise;
+// with accumulate the sum read from y_add (y then only written); y_small over z itself where
+// there is a gate, as the model passes it.
+void check_split_output(const ScanData& data, const DeviceScanData& dev, const ScanParams& q, const Buffer& y0,
+                        const Buffer& plain) {
+  const int64_t dim = data.dim;
+  const DeviceScanData fresh(data);  // y_small may overwrite its z
+  // u and z are column slices of xz: the same slices of the fresh copy.
+  const auto moved = [&](ConstMatF m) {
+    return m.empty() ? m : ConstMatF(fresh.xz.cview().data + (m.data - dev.xz.cview().data), m.rows, m.cols, m.ld);
+  };
+  ScanParams s = q;
+  s.u = moved(q.u);
+  s.z = moved(q.z);
+  const DeviceMat y_add(y0), y_big(Buffer(y0.rows, y0.cols, y0.ld)), y_small_own(Buffer(y0.rows, dim, dim));
+  s.y = y_big.view().col_slice(0, dim);
+  if (q.accumulate) s.y_add = y_add.cview().col_slice(0, dim);
+  s.y_small = s.z.empty() ? y_small_own.view() : MatF(const_cast<float*>(s.z.data), s.z.rows, s.z.cols, s.z.ld);
+  DeviceBuffer<float> dh = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+  s.h_out = dh.data();
+  gpu_in(GemmPrecision::kTf32x3).selective_scan(s);
+  gpu_in(GemmPrecision::kTf32x3).synchronize();
+  const Buffer big = y_big.download();
+  const Buffer small_all = s.z.empty() ? y_small_own.download() : fresh.xz.download();
+  const int64_t small_col = s.z.empty() ? 0 : s.z.data - fresh.xz.cview().data;
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < data.seqs * data.len; ++i) {
+    for (int64_t c = 0; c < dim; ++c) {
+      const float v = plain.at(i, c), b = tf32(v), r = tf32(v - b);
+      const float got_big = big.at(i, c), got_small = small_all.data[i * small_all.ld + small_col + c];
+      wrong += std::memcmp(&b, &got_big, 4) != 0 || std::memcmp(&r, &got_small, 4) != 0;
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "split outputs that are not the TF32 split of the unsplit call's y";
+  EXPECT_TRUE(y_add.download().padding_intact());
+  if (q.accumulate) {
+    EXPECT_TRUE(compare(y_add.download(), y0).bitwise) << "y_add was written";
+  }
+}
+
 // flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate onto a random y, 64 aligned
 // views (ScanData; y too): the 16-byte staging; rank > 0: the fused dt_proj (delta = dt_in ·
 // dt_w^T) instead of an explicit delta. Returns whether the call kept chunk states (and so
@@ -530,6 +629,8 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   EXPECT_LE(dy_diff.relative, kScanTolerance) << "y: " << describe(dy_diff);
   EXPECT_LE(dh_diff.relative, kScanTolerance) << "h_out: " << describe(dh_diff);
   EXPECT_TRUE(got.padding_intact());
+
+  check_split_output(data, dev, q, y0, got);
 
   // State only (y empty): the same h_out, bitwise, and y untouched.
   const Buffer untouched(seqs * len, dim);

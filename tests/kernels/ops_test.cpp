@@ -74,6 +74,33 @@ TEST(ReferenceLinear, RejectsMismatchedShapes) {
       "linear: w is \\[3, 2\\], expected \\[3, 3\\]");
 }
 
+// Aliasing is judged per element for views of one row stride: side-by-side column slices of one
+// matrix (the model's xz halves) are apart, slices sharing a column are not, nor a view whose
+// rows wrap into the next row's columns; the split inputs are checked too.
+TEST(ReferenceLinear, AliasingIsPerElementForOneStride) {
+  std::vector<float> m(8 * 10), w(4 * 4);
+  const MatF all(m.data(), 8, 10);
+  const ConstMatF wv(w.data(), 4, 4);
+  reference().linear({all.col_slice(0, 4), wv, nullptr, all.col_slice(4, 4), false});  // apart
+  reference().linear({all.col_slice(6, 4), wv, nullptr, all.col_slice(0, 4), false});  // apart
+  EXPECT_DEATH(reference().linear({all.col_slice(0, 4), wv, nullptr, all.col_slice(3, 4), false}),
+               "linear: y aliases x");
+  // y's rows start at column 8 and run into the next row's columns 0 and 1: x's.
+  EXPECT_DEATH(
+      reference().linear({all.row_slice(0, 7).col_slice(0, 4), wv, nullptr, MatF(m.data() + 8, 7, 4, 10), false}),
+      "linear: y aliases x");
+  // Apart in rows: x in rows 0-3, y in rows 4-7 over the same columns.
+  reference().linear({all.row_slice(0, 4).col_slice(0, 4), wv, nullptr, all.row_slice(4, 4).col_slice(0, 4), false});
+  EXPECT_DEATH(
+      check(LinearParams{all.col_slice(0, 4), wv, nullptr, all.col_slice(4, 4), false, false, all.col_slice(2, 4)}),
+      "linear: y aliases x_small");
+  // Split activations are refused by a backend that does not take them.
+  std::vector<float> small(8 * 4);
+  EXPECT_DEATH(reference().linear({all.col_slice(0, 4), wv, nullptr, all.col_slice(4, 4), false, false,
+                                   ConstMatF(small.data(), 8, 4)}),
+               "does not take split activations");
+}
+
 TEST(ReferenceConv, KernelOneIsSiluOfAffine) {
   std::mt19937 rng(2);
   const int64_t rows = 9, channels = 5;

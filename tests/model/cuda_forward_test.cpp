@@ -126,6 +126,7 @@ class ChunkStatesProbe final : public kernels::Backend {
   void fill_zero(void* dst, size_t bytes) override { inner_.fill_zero(dst, bytes); }
   void synchronize() override { inner_.synchronize(); }
   GemmPrecision gemm_precision() const override { return inner_.gemm_precision(); }
+  bool takes_split_activations() const override { return inner_.takes_split_activations(); }
   bool concurrent_calls() const override { return inner_.concurrent_calls(); }
   int64_t default_tile_rows(int64_t record_len) const override { return inner_.default_tile_rows(record_len); }
 
