@@ -55,9 +55,16 @@ T* at_least(kernels::Backend& backend, kernels::DeviceBuffer<T>& buffer, size_t 
 // x (dead once the last conv ran) and the remainders over z (each read before it is written),
 // so that out_proj reads one [T, 2 d_inner] matrix; y[0] then holds only the first direction's
 // output, and O goes there.
+// On a backend that takes its ops one after the other (CUDA) the halves of a PS model run in
+// turn, so they share these [T, width] matrices (TileRows; ~10 KB per row for the 131k
+// model) and each keeps only its own O [T, d] for finish_tile.
 struct Backbone::Workspace {
   using Buffer = kernels::DeviceBuffer<float>;
-  Buffer normed, xz, xc, xdbl, y[2];
+  struct TileRows {
+    Buffer normed, xz, xc, xdbl, y[2];
+  };
+  std::shared_ptr<TileRows> buf;
+  Buffer own_out;  // [T, d] when `buf` is shared
   Buffer conv_state[2], scan_state[2];
   // [tiles, state_size]: the right-to-left mixer's conv then scan state entering each tile.
   Buffer checkpoints;
@@ -81,16 +88,23 @@ struct Backbone::Workspace {
 
   bool split_out = false;
 
-  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output, bool split)
+  // shared: another half's TileRows to use (this one then keeps its own O), or null.
+  Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output, bool split,
+            std::shared_ptr<TileRows> shared = nullptr)
       : split_out(split) {
     const int64_t d = c.d_model, di = c.mixer.d_inner(), n = c.mixer.d_state, k = c.mixer.d_conv;
     const auto rows = [&](int64_t cols) { return Buffer(backend, static_cast<size_t>(tile_rows * cols)); };
-    normed = rows(d);
-    xz = rows(2 * di);
-    xc = rows(di);
-    xdbl = rows(c.mixer.dt_rank + 2 * n);
-    y[0] = rows(di);
-    if (second_output) y[1] = rows(di);
+    if (shared) {
+      buf = std::move(shared);
+    } else {
+      buf = std::make_shared<TileRows>();
+      buf->normed = rows(d);
+      buf->xz = rows(2 * di);
+      buf->xc = rows(di);
+      buf->xdbl = rows(c.mixer.dt_rank + 2 * n);
+      buf->y[0] = rows(di);
+      if (second_output) buf->y[1] = rows(di);
+    }
     STRAND_ASSERT(split ? di >= d : 2 * di >= d, "d_inner ", di, " too small for O: d_model ", d);
     conv_size = di * (k - 1);
     state_size = conv_size + di * n;
@@ -100,7 +114,11 @@ struct Backbone::Workspace {
   float* checkpoint(int64_t tile) const { return checkpoints.data() + tile * state_size; }
   // Rows per sequence of a tile of `rows` rows (a record's tile is one piece of one sequence).
   int64_t sequence_rows(int64_t rows) const { return seq_len > 0 ? seq_len : rows; }
-  float* out() const { return split_out ? y[0].data() : xz.data(); }
+  // Makes this half's O its own (the halves share `buf`).
+  void keep_own_out(kernels::Backend& backend, int64_t tile_rows, int64_t d) {
+    own_out = Buffer(backend, static_cast<size_t>(tile_rows * d));
+  }
+  float* out() const { return own_out.size() ? own_out.data() : split_out ? buf->y[0].data() : buf->xz.data(); }
 };
 
 // run_batch's buffers on a backend with its own memory, kept from one call to the next: a GPU
@@ -481,8 +499,15 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
       batch_cache_->ws_rows = tile_rows;
     }
     if (ws.empty()) {
-      for (size_t i = 0; i < layers_.front().halves.size(); ++i)
-        ws.emplace_back(backend_, cache ? batch_cache_->ws_rows : tile_rows, config_, second_output, split_out_);
+      // Halves run one after the other: one set of tile matrices for all.
+      const size_t halves = layers_.front().halves.size();
+      const bool share = !backend_.concurrent_calls() && halves > 1;
+      const int64_t ws_rows = cache ? batch_cache_->ws_rows : tile_rows;
+      for (size_t i = 0; i < halves; ++i) {
+        ws.emplace_back(backend_, ws_rows, config_, second_output, split_out_,
+                        share && i > 0 ? ws.front().buf : nullptr);
+        if (share) ws.back().keep_own_out(backend_, ws_rows, config_.d_model);
+      }
       if (cache) batch_cache_->ws_epoch = fresh_epoch();
     }
     for (Workspace& w : ws) {
@@ -770,13 +795,13 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
   const int64_t di = config_.mixer.d_inner();
 
   normalize(half, r.row_slice(t0, rows), ws);
-  const MatF normed(ws.normed.data(), rows, d);
+  const MatF normed(ws.buf->normed.data(), rows, d);
 
   // With the outputs summed before out_proj, the second direction's scan adds onto y[0].
   MatF y[2];
   for (int m = 0; m < half.passes; ++m) {
     const bool onto_first = m > 0 && half.summed_out_proj;
-    y[m] = MatF(ws.y[onto_first ? 0 : m].data(), rows, di);
+    y[m] = MatF(ws.buf->y[onto_first ? 0 : m].data(), rows, di);
     float* conv_state = ws.conv_state[m].data();
     float* scan_state = ws.scan_state[m].data();
     ScanChunks chunks;
@@ -803,7 +828,7 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
   const MixerView& m0 = half.mixer[0];
   if (ws.split_out) {
     // y split by the last scan: [rows, di] TF32 parts then [rows, di] remainders in xz.
-    const ConstMatF xz(ws.xz.data(), rows, 2 * di);
+    const ConstMatF xz(ws.buf->xz.data(), rows, 2 * di);
     backend_.linear({xz.col_slice(0, di), m0.out_w, m0.out_b, out, into_r, false, xz.col_slice(di, di)});
   } else if (half.passes == 1 || half.summed_out_proj) {
     backend_.linear({y[0], m0.out_w, m0.out_b, out, into_r});
@@ -829,13 +854,13 @@ void Backbone::normalize(const HalfPlan& half, ConstMatF r_tile, Workspace& ws) 
   np.residual_in = r_tile.col_slice(half.col0, d);
   np.weight = half.norm_w;
   np.eps = config_.norm_epsilon;
-  np.y = MatF(ws.normed.data(), r_tile.rows, d);
+  np.y = MatF(ws.buf->normed.data(), r_tile.rows, d);
   backend_.add_rms_norm(np);
 }
 
 kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64_t rows, const Workspace& ws) const {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
-  const ConstMatF xc(ws.xc.data(), rows, di), xdbl(ws.xdbl.data(), rows, rank + 2 * n);
+  const ConstMatF xc(ws.buf->xc.data(), rows, di), xdbl(ws.buf->xdbl.data(), rows, rank + 2 * n);
   kernels::ScanParams sp;
   sp.u = xc;
   sp.dt_in = xdbl.col_slice(0, rank);
@@ -854,13 +879,13 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
                          float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks,
                          bool split_out) {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
-  const ConstMatF normed(ws.normed.data(), rows, config_.d_model);
+  const ConstMatF normed(ws.buf->normed.data(), rows, config_.d_model);
 
   // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b). Two GEMMs of the
   // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep);
   // a decoding stream, which has no checkpoint sweep, runs them as one [rows, 2 di] GEMM (on the
   // CPU the same bits: every output is its own dot product), one call less per layer and step.
-  const MatF xz(ws.xz.data(), rows, 2 * di);
+  const MatF xz(ws.buf->xz.data(), rows, 2 * di);
   const MatF x = xz.col_slice(0, di), z = xz.col_slice(di, di);
   if (!reuse_xz && gate && ws.mode == Workspace::Mode::kStream) {
     backend_.linear({normed, m.in_w, m.in_b, xz, false});
@@ -870,7 +895,7 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   }
 
   // [rows, di] x = silu(depthwise conv(x)), state carried between tiles
-  const MatF xc(ws.xc.data(), rows, di);
+  const MatF xc(ws.buf->xc.data(), rows, di);
   kernels::ConvParams cp;
   cp.x = x;
   cp.w = m.conv_w;
@@ -886,7 +911,7 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   backend_.conv1d_silu(cp);
 
   // [rows, rank + 2N] = x · x_proj^T: dt | B | C
-  const MatF xdbl(ws.xdbl.data(), rows, rank + 2 * n);
+  const MatF xdbl(ws.buf->xdbl.data(), rows, rank + 2 * n);
   backend_.linear({xc, m.x_proj_w, nullptr, xdbl, false});
 
   // [rows, di] y (+)= selective scan, gated by silu(z), state carried between tiles; delta =

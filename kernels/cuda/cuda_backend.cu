@@ -213,14 +213,14 @@ class CudaBackend final : public Backend {
 
   // ---- scheduling -------------------------------------------------------------------------
   bool concurrent_calls() const override { return false; }
-  // The chunked scan fills the GPU from a few thousand rows on; 64k-row tiles keep launches
-  // few and the per-tile workspace (~19 KB per row for a PS model's two halves) near 1.2 GB.
-  // Records of more than 4 x 131,072 rows take 131,072-row tiles: the checkpoint sweep skips
-  // the first tile, so bigger ones sweep less (H100, Caduceus-PS 131k shape, 1 Mb in tf32x3:
-  // 1.93 -> 1.84 s, peak 3.5 -> 5.0 GB, 18 % of the reference's 27.8 GB; 262,144 rows: 1.77 s
-  // but 8.2 GB, over a quarter of it), where the record itself already needs gigabytes.
+  // The chunked scan fills the GPU from a few thousand rows on. Batches of windows go in groups
+  // of 65,536 rows. A record runs as one tile up to 262,144 rows (no checkpoint sweep), longer
+  // ones in 262,144-row tiles: the tile matrices take ~16 KB per row for a PS model (the halves
+  // share them), ~4.2 GB. H100, Caduceus-PS 131k shape, tf32x3, hidden states left on the GPU:
+  // 131 kb in 0.150 s (2.4 GB) against 0.177 s (1.4 GB) in two tiles and 0.201 s (0.86 GB)
+  // in four; 1 Mb in 1.31 s (6.4 GB) against 1.38 s (4.1 GB) in 131,072-row tiles.
   int64_t default_tile_rows(int64_t record_len) const override {
-    return record_len > 4 * kLongTileRows ? kLongTileRows : kTileRows;
+    return record_len > kTileRows ? kLongTileRows : kTileRows;
   }
 
  private:
@@ -262,7 +262,7 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas_ = nullptr;
   // 32 MiB: NVIDIA's recommendation for Hopper (cuBLAS documentation, cublasSetWorkspace).
   static constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
-  static constexpr int64_t kTileRows = 65536, kLongTileRows = 131072;
+  static constexpr int64_t kTileRows = 65536, kLongTileRows = 262144;
   void* cublas_workspace_ = nullptr;
   std::unique_ptr<cuda::Workspace> workspace_;
   std::unique_ptr<cuda::GraphRecorder> recorder_;  // after workspace_, whose generation it reads

@@ -141,7 +141,9 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   EXPECT_FALSE(be.host_memory());
   EXPECT_FALSE(be.concurrent_calls());
   EXPECT_EQ(be.default_tile_rows(0), 65536);
-  EXPECT_EQ(be.default_tile_rows(1000000), 131072);
+  EXPECT_EQ(be.default_tile_rows(65536), 65536);
+  EXPECT_EQ(be.default_tile_rows(131072), 262144);  // one tile
+  EXPECT_EQ(be.default_tile_rows(1000000), 262144);
   EXPECT_EQ(be.allocate(0), nullptr);
   be.deallocate(nullptr);
 
