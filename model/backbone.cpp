@@ -70,9 +70,9 @@ struct Backbone::Workspace {
   Buffer checkpoints;
   // The right-to-left mixer's scan chunk states of each tile but the first, kept by the
   // checkpoint sweep for the final one (a backend that chunks its scans: CUDA; ~23 bytes per
-  // base and half for the 131k model in 65,536-row tiles) so that its scan there skips the
-  // passes that find them. kept_chunks[tile]: where in scan_chunks that tile's start, and how
-  // many floats (0: none kept).
+  // base and half for the 131k model in 65,536-row tiles, fewer in longer ones) so that its
+  // scan there skips the passes that find them. kept_chunks[tile]: where in scan_chunks that
+  // tile's start, and how many floats (0: none kept).
   struct KeptChunks {
     size_t at = 0, floats = 0;
   };

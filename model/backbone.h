@@ -5,17 +5,18 @@
 // the whole record, in tiles that carry the conv and scan state, and the result does not depend
 // on the tile size. Memory: the residual stream R [L, W] only, kept in the caller's output
 // buffer (W = hidden width: 4 * W bytes per base, 2 KB for the Caduceus-PS 131k shape), plus
-// per-tile workspace (~(2 d + 6 d_inner) floats per row and strand half) and the mixer state
+// per-tile workspace (~(2 d + 6 d_inner) floats per row and strand half; on a backend that runs
+// the halves in turn, one set for both plus each half's [T, d] output) and the mixer state
 // at every tile boundary (d_inner * (d_conv - 1 + d_state) floats per half). A layer is two
 // sweeps:
 //   1. each right-to-left mixer runs over the record (tiles right to left) only to record its
 //      conv and scan state entering every tile, its checkpoints;
 //   2. one left-to-right sweep over the tiles: the left-to-right mixer carries its state, the
 //      right-to-left one is recomputed on the tile from its checkpoint, both strand halves of a
-//      PS model run side by side, and out_proj adds the tile's mixer output into R in place (the
-//      residual add; the last block instead writes the final norm): no later tile of this
-//      layer reads those rows. The checkpoint sweep skips the first tile (its state after it
-//      is never used), so a record of one tile costs no extra sweep.
+//      PS model run (side by side on the CPU, in turn on a GPU), and out_proj adds the tile's mixer output into R in
+//      place (the residual add; the last block instead writes the final norm): no later tile of this layer reads those
+//      rows. The checkpoint sweep skips the first tile (its state after it is never used), so a record of one tile
+//      costs no extra sweep.
 // With tied in/out projections and the `add` strategy (the published models) the two
 // directions share one in_proj (x | z) and one out_proj (out = (y_fwd + y_rev) · W^T, the
 // second direction's scan adding onto the first's output), so the recomputation costs less

@@ -105,7 +105,8 @@ void run_bench(const BenchOptions& options) {
   if (tile_rows == 0) {
     tiles = "tiles of";
     for (size_t i = 0; i < options.lengths.size(); ++i)
-      tiles += cat(i ? ", " : " ", backbone.default_tile_rows(options.lengths[i]), " rows at ", options.lengths[i]);
+      tiles += cat(i ? ", " : " ", std::min(backbone.default_tile_rows(options.lengths[i]), options.lengths[i]),
+                   " rows at ", options.lengths[i]);
   }
   log_info("bench", "model ", options.model, ": ", config.n_layer, " layers, d_model ", config.d_model,
            config.rcps ? " (PS)" : "", ", ", threads, " threads, backend ", backend.name());

@@ -13,15 +13,9 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
-  void linear(const LinearParams& p) override {
-    check_unsplit(p);
-    cpu::linear(p);
-  }
+  void linear(const LinearParams& p) override { cpu::linear(p); }
   void conv1d_silu(const ConvParams& p) override { cpu::conv1d_silu(p); }
-  void selective_scan(const ScanParams& p) override {
-    check_unsplit(p);
-    cpu::selective_scan(p);
-  }
+  void selective_scan(const ScanParams& p) override { cpu::selective_scan(p); }
   void add_rms_norm(const AddRmsNormParams& p) override { cpu::add_rms_norm(p); }
   void embedding(const EmbeddingParams& p) override { cpu::embedding(p); }
   void elementwise(const ElementwiseParams& p) override { cpu::elementwise(p); }

@@ -55,6 +55,7 @@ constexpr int64_t kRowTileCols = 16;
 // x [M, K], w [N, K], y [M, N]
 void linear(const LinearParams& p, Simd simd) {
   check(p);
+  check_unsplit(p);
   const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   if (m == 0 || n == 0) return;
   const GemmTileFn tile_fn = pick(simd);

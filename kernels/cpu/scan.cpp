@@ -65,6 +65,7 @@ void scan_step(const ScanParams& p, Simd simd) {
 // u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N]; h [S, D, N]
 void selective_scan(const ScanParams& p, Simd simd) {
   check(p);
+  check_unsplit(p);
   const int64_t dim = p.u.cols, nstate = p.A.cols, rank = scan_rank(p);
   if (p.u.rows == 0 || dim == 0) return;
   if (p.seq_len == 1 && p.h_out) {

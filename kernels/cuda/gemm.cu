@@ -21,8 +21,9 @@
 // Products with few output columns (N < kReducedMinColumns: the mixers' x_proj, whose dt, B
 // and C feed the scan's exponentials) stay fp32-accurate in every mode: in the tensor-core
 // modes tf32x3 with x split in registers (gemm_tf32x3.cu) where that kernel takes the shape (at
-// least 512 rows, x with 16-byte rows), otherwise fp32. Products of 64 to 383 columns
-// (out_proj) run fp32 in tf32x3 mode.
+// least 512 rows, x with 16-byte rows), otherwise fp32. Products of 64 to 383 columns run fp32
+// in tf32x3 mode, unless x comes split (LinearParams::x_small: out_proj from the scan;
+// linear_split_x).
 //
 // Row-major y[M, N] = x[M, K] · w[N, K]^T is, read column-major, y^T[N, M] = w · x^T, i.e.
 // gemm(opA = T, opB = N, m = N, n = M, k = K, A = w (lda = w.ld), B = x (ldb = x.ld),
@@ -122,7 +123,7 @@ void linear_split_x(const LinearParams& p, cublasHandle_t handle, cudaStream_t s
   const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   const float* w3 = split_tf32(p.w, 2, Workspace::kGemmW, ws, stream);  // [N, 3K]
   tf32_gemm(handle, m, n, k, w3 + 2 * k, 3 * k, p.x.data, p.x.ld, p.accumulate ? 1.0f : 0.0f, p.y);
-  if (p.x_small.data == p.x.data + k && p.x_small.ld == p.x.ld) {
+  if (p.x_small.data == p.x.data + k && p.x_small.ld == p.x.ld && p.x.ld >= 2 * k) {
     tf32_gemm(handle, m, n, 2 * k, w3, 3 * k, p.x.data, p.x.ld, 1.0f, p.y);
   } else {
     tf32_gemm(handle, m, n, k, w3 + k, 3 * k, p.x_small.data, p.x_small.ld, 1.0f, p.y);

@@ -25,6 +25,7 @@ float softplus(float v) {
 // y[M, N] = x[M, K] · w[N, K]^T (+ bias) (+ y)
 void linear(const LinearParams& p) {
   check(p);
+  check_unsplit(p);
   for (int64_t i = 0; i < p.x.rows; ++i) {
     for (int64_t j = 0; j < p.w.rows; ++j) {
       double acc = 0.0;
@@ -74,6 +75,7 @@ float scan_delta(const ScanParams& p, int64_t row, int64_t d) {
 // u, delta, z, y [S * L, D]; dt_in [S * L, R]; dt_w [D, R]; A [D, N]; B, C [S * L, N]; h [S, D, N].
 void selective_scan(const ScanParams& p) {
   check(p);
+  check_unsplit(p);
   const int64_t dim = p.u.cols, nstate = p.A.cols, len = p.seq_len;
   const int64_t seqs = len > 0 ? p.u.rows / len : 0;
   std::vector<float> h(nstate);
@@ -163,15 +165,9 @@ void flip(const FlipParams& p) {
 class ReferenceBackend final : public Backend {
  public:
   std::string name() const override { return "reference"; }
-  void linear(const LinearParams& p) override {
-    check_unsplit(p);
-    kernels::linear(p);
-  }
+  void linear(const LinearParams& p) override { kernels::linear(p); }
   void conv1d_silu(const ConvParams& p) override { kernels::conv1d_silu(p); }
-  void selective_scan(const ScanParams& p) override {
-    check_unsplit(p);
-    kernels::selective_scan(p);
-  }
+  void selective_scan(const ScanParams& p) override { kernels::selective_scan(p); }
   void add_rms_norm(const AddRmsNormParams& p) override { kernels::add_rms_norm(p); }
   void embedding(const EmbeddingParams& p) override { kernels::embedding(p); }
   void elementwise(const ElementwiseParams& p) override { kernels::elementwise(p); }

@@ -141,6 +141,9 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   EXPECT_FALSE(be.host_memory());
   EXPECT_FALSE(be.concurrent_calls());
   EXPECT_EQ(be.default_tile_rows(0), 65536);
+  EXPECT_FALSE(be.takes_split_activations());  // fp32
+  EXPECT_TRUE(gpu_in(GemmPrecision::kTf32x3).takes_split_activations());
+  EXPECT_FALSE(gpu_in(GemmPrecision::kTf32).takes_split_activations());
   EXPECT_EQ(be.default_tile_rows(65536), 65536);
   EXPECT_EQ(be.default_tile_rows(131072), 262144);  // one tile
   EXPECT_EQ(be.default_tile_rows(1000000), 262144);
@@ -557,7 +560,7 @@ ScanViews views(const DeviceScanData& d) {
 // with accumulate the sum read from y_add (y then only written); y_small over z itself where
 // there is a gate, as the model passes it.
 void check_split_output(const ScanData& data, const DeviceScanData& dev, const ScanParams& q, const Buffer& y0,
-                        const Buffer& plain) {
+                        const Buffer& plain, const std::vector<float>& h_plain) {
   const int64_t dim = data.dim;
   const DeviceScanData fresh(data);  // y_small may overwrite its z
   // u and z are column slices of xz: the same slices of the fresh copy.
@@ -587,6 +590,7 @@ void check_split_output(const ScanData& data, const DeviceScanData& dev, const S
     }
   }
   EXPECT_EQ(wrong, 0) << "split outputs that are not the TF32 split of the unsplit call's y";
+  EXPECT_TRUE(compare(to_host(dh), h_plain).bitwise) << "h_out of the split call";
   EXPECT_TRUE(y_add.download().padding_intact());
   if (q.accumulate) {
     EXPECT_TRUE(compare(y_add.download(), y0).bitwise) << "y_add was written";
@@ -632,7 +636,7 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   EXPECT_LE(dh_diff.relative, kScanTolerance) << "h_out: " << describe(dh_diff);
   EXPECT_TRUE(got.padding_intact());
 
-  check_split_output(data, dev, q, y0, got);
+  check_split_output(data, dev, q, y0, got, h_got);
 
   // State only (y empty): the same h_out, bitwise, and y untouched.
   const Buffer untouched(seqs * len, dim);

@@ -369,6 +369,44 @@ TEST(ReferenceScan, RejectsDeltaWithDtProjAndAccumulateWithoutY) {
   EXPECT_DEATH(reference().selective_scan(no_y), "selective_scan: accumulate without y");
 }
 
+// The split output's rules (ScanParams::y_small / y_add), checked for every backend; the CPU
+// backends refuse the fields themselves.
+TEST(ReferenceScan, SplitOutputRules) {
+  std::mt19937 rng(8);
+  const test::ScanData data(rng, 1, 4, 3, 2, 0.0f, 2);
+  Buffer y(4, 3), sum(4, 3), small(4, 3), wide(4, 8);
+  const auto params = [&] { return data.params(y.view(), false, true, false, false, true); };
+  ScanParams add_only = params();
+  add_only.y_add = sum.cview();
+  EXPECT_DEATH(check(add_only), "selective_scan: y_add without accumulate");
+  ScanParams over_y = params();
+  over_y.y_small = y.view();
+  EXPECT_DEATH(check(over_y), "selective_scan: y_small aliases");
+  ScanParams over_u = params();
+  over_u.y_small = MatF(const_cast<float*>(over_u.u.data), 4, 3, over_u.u.ld);
+  EXPECT_DEATH(check(over_u), "selective_scan: y_small aliases an input");
+  // z itself is allowed (read before written), a shifted view of it is not.
+  ScanParams over_z = params();
+  over_z.y_small = MatF(const_cast<float*>(over_z.z.data), 4, 3, over_z.z.ld);
+  check(over_z);
+  over_z.y_small = MatF(const_cast<float*>(over_z.z.data) + 1, 4, 3, over_z.z.ld);
+  EXPECT_DEATH(check(over_z), "selective_scan: y_small aliases an input");
+  ScanParams no_y = data.params(MatF(), false, false, false, false, true);
+  std::vector<float> h(data.h_in.size());
+  no_y.h_out = h.data();
+  no_y.y_small = small.view();
+  EXPECT_DEATH(check(no_y), "selective_scan: y_add or y_small without y");
+  // Columns side by side in one matrix are apart; b before a (a negative offset) too.
+  ScanParams side = params();
+  side.y = wide.view().col_slice(4, 3);
+  side.y_small = wide.view().col_slice(0, 3);
+  check(side);
+  ScanParams refused = params();
+  refused.y_small = small.view();
+  EXPECT_DEATH(reference().selective_scan(refused), "does not take split activations");
+  EXPECT_DEATH(make_cpu_backend()->selective_scan(refused), "does not take split activations");
+}
+
 TEST(ReferenceNorm, HandComputedAndDirectFormula) {
   // r = (3, 4): mean(r^2) = 12.5; y = r / sqrt(12.5) * w.
   std::vector<float> x = {1, 5}, res = {2, -1}, w = {1, 2}, y(2), res_out(2);

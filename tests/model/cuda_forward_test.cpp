@@ -102,12 +102,17 @@ class ChunkStatesProbe final : public kernels::Backend {
  public:
   ChunkStatesProbe(kernels::Backend& inner, bool keep) : inner_(inner), keep_(keep) {}
   int kept_reads = 0;
+  int split_scans = 0, split_products = 0;  // calls with y_small / x_small
 
   std::string name() const override { return inner_.name(); }
-  void linear(const kernels::LinearParams& p) override { inner_.linear(p); }
+  void linear(const kernels::LinearParams& p) override {
+    split_products += !p.x_small.empty();
+    inner_.linear(p);
+  }
   void conv1d_silu(const kernels::ConvParams& p) override { inner_.conv1d_silu(p); }
   void selective_scan(const kernels::ScanParams& p) override {
     kept_reads += p.chunk_states_in != nullptr;
+    split_scans += !p.y_small.empty();
     inner_.selective_scan(p);
   }
   size_t scan_chunk_state_floats(const kernels::ScanParams& p) const override {
@@ -155,6 +160,11 @@ TEST(CudaForward, KeptChunkStatesGiveTheSameBits) {
     // Both swept tiles, each layer and half.
     EXPECT_EQ(kept.kept_reads, 2 * 2 * weights.config.n_layer) << kernels::to_string(precision);
     EXPECT_TRUE(got == want) << kernels::to_string(precision) << ": kept chunk states changed the hidden states";
+    // tf32x3: the last scan of each half and tile writes y split, and out_proj reads it so
+    // (three tiles, 16 layers, two halves); fp32: never.
+    const int split = precision == GemmPrecision::kTf32x3 ? 3 * 2 * weights.config.n_layer : 0;
+    EXPECT_EQ(kept.split_scans, split) << kernels::to_string(precision);
+    EXPECT_EQ(kept.split_products, split) << kernels::to_string(precision);
   }
 }
 
