@@ -266,6 +266,13 @@ TEST(CudaForward, RecordedCallsGiveTheDirectBits) {
     }
     return all;
   };
+  // The exact modes decode as the CPU does (tf32x3: with split activations), to rounding.
+  auto cpu = kernels::make_cpu_backend();
+  const std::vector<float> cpu_logits = decode(*cpu);
+  for (GemmPrecision precision : {GemmPrecision::kFp32, GemmPrecision::kTf32x3}) {
+    auto gpu = kernels::make_cuda_backend(0, precision);
+    EXPECT_LE(test::relative_error(decode(*gpu), cpu_logits), 1e-4) << kernels::to_string(precision);
+  }
   for (GemmPrecision precision : {GemmPrecision::kFp32, GemmPrecision::kTf32x3}) {
     auto recorded = kernels::make_cuda_backend(0, precision);
     auto direct = kernels::make_cuda_backend(0, precision);
