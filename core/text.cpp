@@ -86,4 +86,27 @@ std::string format_significant(double v, int digits) {
   return buf;
 }
 
+namespace {
+template <typename T>
+void append_shortest_of(std::string& out, T v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  STRAND_ASSERT(ec == std::errc(), "number formatting failed");
+  out.append(buf, end);
+}
+}  // namespace
+
+void append_shortest(std::string& out, float v) {
+  append_shortest_of(out, v);
+}
+void append_shortest(std::string& out, double v) {
+  append_shortest_of(out, v);
+}
+
+std::string format_shortest(double v) {
+  std::string out;
+  append_shortest(out, v);
+  return out;
+}
+
 }  // namespace strand

@@ -21,15 +21,6 @@ void check_name(std::string_view name, std::string_view what, const AtomicOutput
       fail("cannot write '", output.final_path(), "': ", what, " ", quote_for_message(name), " has a tab or newline");
 }
 
-// Shortest text that reads back as the same float/double.
-template <typename T>
-void append_number(std::string& buf, T value) {
-  char text[64];
-  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  STRAND_ASSERT(ec == std::errc());
-  buf.append(text, end);
-}
-
 void append_int(std::string& buf, int64_t value) {
   char text[24];
   const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
@@ -77,7 +68,7 @@ void BedWriter::write(const BedRecord& record) {
   if (bed5) {
     text_.buffer() += '\t';
     if (record.score)
-      append_number(text_.buffer(), *record.score);
+      append_shortest(text_.buffer(), *record.score);
     else
       text_.buffer() += '0';
   }
@@ -110,7 +101,7 @@ void BedGraphWriter::emit_run(const ValueRun& run) {
   text_.buffer() += '\t';
   append_int(text_.buffer(), run.end0);
   text_.buffer() += '\t';
-  append_number(text_.buffer(), run.value);
+  append_shortest(text_.buffer(), run.value);
   text_.buffer() += '\n';
   text_.flush_if_full();
 }

@@ -2,10 +2,10 @@
 #include "genomics/gff3_writer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <numeric>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace strand::genomics {
 
@@ -44,13 +44,6 @@ std::string escape_column(std::string_view text) {
       out += static_cast<char>(c);
   }
   return out;
-}
-
-std::string format_score(double score) {
-  char buf[64];
-  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, score);  // shortest round-trip form
-  STRAND_ASSERT(ec == std::errc(), "score formatting failed");
-  return std::string(buf, ptr);
 }
 
 }  // namespace
@@ -125,7 +118,7 @@ std::string format_gff3(const Feature& feature) {
                    [&](size_t a, size_t b) { return feature.parts[a].beg0 < feature.parts[b].beg0; });
   const std::string prefix =
       cat(escape_seqid(feature.seqid), '\t', escape_column(feature.source), '\t', escape_column(feature.type), '\t');
-  const std::string score = feature.score ? format_score(*feature.score) : ".";
+  const std::string score = feature.score ? format_shortest(*feature.score) : ".";
   std::string out;
   for (size_t k : order) {
     const FeaturePart& p = feature.parts[k];

@@ -47,6 +47,21 @@ TEST(Trim, Whitespace) {
   EXPECT_EQ(trim(""), "");
 }
 
+// The shortest text that reads back as the same value, per type: 0.1f is "0.1" as a float but
+// 0.100000001490116... as a double.
+TEST(FormatShortest, RoundTripsPerType) {
+  std::string out;
+  append_shortest(out, 0.1f);
+  EXPECT_EQ(out, "0.1");
+  out.clear();
+  append_shortest(out, static_cast<double>(0.1f));
+  EXPECT_EQ(out, "0.10000000149011612");
+  EXPECT_EQ(format_shortest(2.5), "2.5");
+  EXPECT_EQ(format_shortest(-1e-300), "-1e-300");
+  EXPECT_EQ(format_shortest(100.0), "100");
+  for (const double v : {1.0 / 3.0, 123456.789, 6.02214076e23}) EXPECT_EQ(std::stod(format_shortest(v)), v);
+}
+
 TEST(QuoteForMessage, EscapesBinaryAndCaps) {
   EXPECT_EQ(quote_for_message(std::string_view("a\x01\xff", 3)), "'a\\x01\\xff'");
   EXPECT_EQ(quote_for_message("abcdef", 3), "'abc...'");
