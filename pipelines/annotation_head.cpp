@@ -103,15 +103,24 @@ HeadFeatureMode head_feature_mode(const model::Backbone& backbone) {
   return backbone.config().rcps ? HeadFeatureMode::kPsHalves : HeadFeatureMode::kRcPass;
 }
 
+namespace {
+
+// A PS model's hidden row (h1 | h2) -> (h1 | reverse_channels(h2)) in place: the pair that swaps
+// under reverse complement.
+void pair_ps_halves(float* row, int64_t d) {
+  std::reverse(row + d, row + 2 * d);
+}
+
+}  // namespace
+
 std::vector<float> head_feature_pairs(model::Backbone& backbone, const std::vector<int32_t>& ids,
                                       const TilingOptions& tiling) {
   const int64_t len = static_cast<int64_t>(ids.size());
   const model::ForwardOptions fwd;
   std::vector<float> h = record_hidden_states(backbone, ids, tiling, fwd);
   if (backbone.config().rcps) {
-    // (h1 | h2) → (h1 | reverse_channels(h2)): the pair that swaps under reverse complement.
     const int64_t d = backbone.hidden_width() / 2;
-    for (int64_t i = 0; i < len; ++i) std::reverse(h.begin() + i * 2 * d + d, h.begin() + (i + 1) * 2 * d);
+    for (int64_t i = 0; i < len; ++i) pair_ps_halves(h.data() + i * 2 * d, d);
     return h;
   }
   const int64_t d = backbone.hidden_width();
@@ -143,10 +152,9 @@ void head_feature_pieces(model::Backbone& backbone, const std::vector<int32_t>& 
                        [&](int64_t row0, kernels::ConstMatF h) {
                          STRAND_ASSERT(row0 == piece_row0 + filled, "hidden states out of order");
                          for (int64_t i = 0; i < h.rows; ++i) {
-                           // (h1 | h2) → (h1 | reverse_channels(h2)), as head_feature_pairs.
                            float* row = pairs.data() + filled * 2 * d;
-                           std::copy(h.row(i), h.row(i) + d, row);
-                           std::reverse_copy(h.row(i) + d, h.row(i) + 2 * d, row + d);
+                           std::copy(h.row(i), h.row(i) + 2 * d, row);
+                           pair_ps_halves(row, d);
                            if (++filled == kHeadPieceRows || piece_row0 + filled == len) {
                              consume(piece_row0, filled, pairs.data());
                              piece_row0 += filled;
