@@ -216,9 +216,10 @@ class CudaBackend final : public Backend {
   // The chunked scan fills the GPU from a few thousand rows on. Batches of windows go in groups
   // of 65,536 rows. A record runs as one tile up to 262,144 rows (no checkpoint sweep), longer
   // ones in 262,144-row tiles: the device workspace (tile matrices, which a PS model's halves
-  // share, plus the GEMM and scan scratch) takes ~16 KB per row, ~4.2 GB. H100, Caduceus-PS 131k shape, tf32x3, hidden
-  // states left on the GPU: 131 kb in 0.150 s (2.4 GB) against 0.177 s (1.4 GB) in two tiles and 0.201 s (0.86 GB) in
-  // four; 1 Mb in 1.31 s (6.4 GB) against 1.38 s (4.1 GB) in 131,072-row tiles.
+  // share, plus the GEMM and scan scratch) takes ~16 KB per row, ~4.2 GB. H100, Caduceus-PS
+  // 131k shape, tf32x3, hidden states left on the GPU: 131 kb in 0.150 s (2.4 GB) against
+  // 0.177 s (1.4 GB) in two tiles and 0.201 s (0.86 GB) in four; 1 Mb in 1.31 s (6.4 GB)
+  // against 1.38 s (4.1 GB) in 131,072-row tiles.
   int64_t default_tile_rows(int64_t record_len) const override {
     return record_len > kTileRows ? kLongTileRows : kTileRows;
   }

@@ -23,7 +23,7 @@
 // modes tf32x3 with x split in registers (gemm_tf32x3.cu) where that kernel takes the shape (at
 // least 512 rows, x with 16-byte rows), otherwise fp32. Products of 64 to 383 columns run fp32
 // in tf32x3 mode, unless x comes split (LinearParams::x_small: out_proj from the scan;
-// linear_split_x).
+// gemm_split_x).
 //
 // Row-major y[M, N] = x[M, K] · w[N, K]^T is, read column-major, y^T[N, M] = w · x^T, i.e.
 // gemm(opA = T, opB = N, m = N, n = M, k = K, A = w (lda = w.ld), B = x (ldb = x.ld),
@@ -104,35 +104,33 @@ int to_int(int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
-// One TF32 GEMM (fp32 sums): y = alpha·x·w^T + beta·y in the column-major reading above.
-void tf32_gemm(cublasHandle_t handle, int64_t m, int64_t n, int64_t k, const float* w, int64_t ldw, const float* x,
-               int64_t ldx, float beta, MatF y) {
+// One cuBLAS GEMM, y [M, N] = x [M, K] · w [N, K]^T + beta · y (fp32 y), in the column-major
+// reading above: C[N, M] (ldc = y.ld) = A^T · B with A = w as [K, N] (lda = ldw) and B = x as
+// [K, M] (ldb = ldx); beta = 0 never reads y.
+void gemm(cublasHandle_t handle, int64_t m, int64_t n, int64_t k, const void* w, int64_t ldw, const void* x,
+          int64_t ldx, float beta, MatF y, cudaDataType_t operand_type = CUDA_R_32F,
+          cublasComputeType_t compute = CUBLAS_COMPUTE_32F_FAST_TF32) {
   const float alpha = 1.0f;
   STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, to_int(n, "N"), to_int(m, "M"), to_int(k, "K"),
-                                   &alpha, w, CUDA_R_32F, to_int(ldw, "w.ld"), x, CUDA_R_32F, to_int(ldx, "x.ld"),
-                                   &beta, y.data, CUDA_R_32F, to_int(y.ld, "y.ld"), CUBLAS_COMPUTE_32F_FAST_TF32,
-                                   CUBLAS_GEMM_DEFAULT));
+                                   &alpha, w, operand_type, to_int(ldw, "w.ld"), x, operand_type, to_int(ldx, "x.ld"),
+                                   &beta, y.data, CUDA_R_32F, to_int(y.ld, "y.ld"), compute, CUBLAS_GEMM_DEFAULT));
 }
 
 // tf32x3 from an x that comes split (LinearParams::x_small: the scan wrote out_proj's input so):
 // only w is split, w' = [w_big | w_big | w_small] (split_tf32's w side), and
 // y = x·w_small + [x | x_small]·[w_big | w_big] (the small products first), the second one GEMM
 // of depth 2K where x_small's columns follow x's (else two of depth K). No 16-byte-per-element
-// copy of x, which kept out_proj (K = 512, N = 256) in fp32: 0.21 -> ~0.1 s per Mb on an H100.
-void linear_split_x(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream, Workspace& ws) {
+// copy of x, which kept out_proj (K = 512, N = 256) in fp32: 0.21 -> 0.14 s per Mb on an H100.
+// The bias is the caller's (linear).
+void gemm_split_x(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream, Workspace& ws) {
   const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   const float* w3 = split_tf32(p.w, 2, Workspace::kGemmW, ws, stream);  // [N, 3K]
-  tf32_gemm(handle, m, n, k, w3 + 2 * k, 3 * k, p.x.data, p.x.ld, p.accumulate ? 1.0f : 0.0f, p.y);
+  gemm(handle, m, n, k, w3 + 2 * k, 3 * k, p.x.data, p.x.ld, p.accumulate ? 1.0f : 0.0f, p.y);
   if (p.x_small.data == p.x.data + k && p.x_small.ld == p.x.ld && p.x.ld >= 2 * k) {
-    tf32_gemm(handle, m, n, 2 * k, w3, 3 * k, p.x.data, p.x.ld, 1.0f, p.y);
+    gemm(handle, m, n, 2 * k, w3, 3 * k, p.x.data, p.x.ld, 1.0f, p.y);
   } else {
-    tf32_gemm(handle, m, n, k, w3 + k, 3 * k, p.x_small.data, p.x_small.ld, 1.0f, p.y);
-    tf32_gemm(handle, m, n, k, w3, 3 * k, p.x.data, p.x.ld, 1.0f, p.y);
-  }
-  if (p.bias) {
-    // y [M, N] += bias [N]
-    add_bias_kernel<<<row_grid(m), kRowThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, false);
-    STRAND_CUDA_CHECK(cudaGetLastError());
+    gemm(handle, m, n, k, w3 + k, 3 * k, p.x_small.data, p.x_small.ld, 1.0f, p.y);
+    gemm(handle, m, n, k, w3, 3 * k, p.x.data, p.x.ld, 1.0f, p.y);
   }
 }
 
@@ -156,14 +154,18 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
     STRAND_CUDA_CHECK(cudaGetLastError());
     return;
   }
+  const auto add_bias = [&] {
+    if (!p.bias) return;
+    // y [M, N] += bias [N]
+    add_bias_kernel<<<row_grid(m), kRowThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, false);
+    STRAND_CUDA_CHECK(cudaGetLastError());
+  };
   if (!p.x_small.empty()) {
     STRAND_ASSERT(precision == GemmPrecision::kTf32x3, "linear (cuda): split x in ", to_string(precision), " mode");
-    linear_split_x(p, handle, stream, ws);
+    gemm_split_x(p, handle, stream, ws);
+    add_bias();
     return;
   }
-  const float alpha = 1.0f, beta = p.accumulate ? 1.0f : 0.0f;
-  // Column-major: C[N, M] (ldc = y.ld) = A^T · B with A = w as [K, N] (lda = w.ld) and
-  // B = x as [K, M] (ldb = x.ld); beta = 0 never reads y.
   const void* a_ptr = p.w.data;
   const void* b_ptr = p.x.data;
   int64_t lda = p.w.ld, ldb = p.x.ld, depth = k;
@@ -199,15 +201,8 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
       operand_type = CUDA_R_16BF;
       break;
   }
-  STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, to_int(n, "N"), to_int(m, "M"), to_int(depth, "K"),
-                                   &alpha, a_ptr, operand_type, to_int(lda, "w.ld"), b_ptr, operand_type,
-                                   to_int(ldb, "x.ld"), &beta, p.y.data, CUDA_R_32F, to_int(p.y.ld, "y.ld"), compute,
-                                   CUBLAS_GEMM_DEFAULT));
-  if (p.bias) {
-    // y [M, N] += bias [N]
-    add_bias_kernel<<<row_grid(m), kRowThreads, 0, stream>>>(p.y.data, m, n, p.y.ld, p.bias, false);
-    STRAND_CUDA_CHECK(cudaGetLastError());
-  }
+  gemm(handle, m, n, depth, a_ptr, lda, b_ptr, ldb, p.accumulate ? 1.0f : 0.0f, p.y, operand_type, compute);
+  add_bias();
 }
 
 }  // namespace strand::kernels::cuda
