@@ -40,6 +40,20 @@ class Backend {
 
   virtual void linear(const LinearParams& p) = 0;
   virtual void conv1d_silu(const ConvParams& p) = 0;
+  // conv1d_silu, then linear on its output (lin.x is conv.y: the mixer's conv and x_proj), with
+  // the results of the two calls. A backend may make one pass of them (CUDA in the tensor-core
+  // modes: the conv's output is written once and not read back).
+  virtual void conv1d_silu_linear(const ConvParams& conv, const LinearParams& lin) {
+    check(conv, lin);
+    conv1d_silu(conv);
+    linear(lin);
+  }
+  // Whether conv1d_silu_linear makes one pass for these params (tests; the profile names it).
+  virtual bool fuses_conv_linear(const ConvParams& conv, const LinearParams& lin) const {
+    (void)conv;
+    (void)lin;
+    return false;
+  }
   virtual void selective_scan(const ScanParams& p) = 0;
   // Floats of ScanParams::chunk_states_out a state-only call with p's shapes stores (the same
   // for the call with y that reads them), or 0 when this backend keeps none for it (the CPU

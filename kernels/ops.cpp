@@ -74,6 +74,16 @@ void check(const ConvParams& p) {
   STRAND_ASSERT(!overlaps(p.x, p.y), "conv1d_silu: y aliases x");
 }
 
+void check(const ConvParams& conv, const LinearParams& lin) {
+  check(conv);
+  check(lin);
+  STRAND_ASSERT(
+      lin.x.data == conv.y.data && lin.x.rows == conv.y.rows && lin.x.cols == conv.y.cols && lin.x.ld == conv.y.ld,
+      "conv1d_silu_linear: linear's x is not the conv's y");
+  STRAND_ASSERT(lin.x_small.empty(), "conv1d_silu_linear: split x");
+  STRAND_ASSERT(!overlaps(conv.x, lin.y), "conv1d_silu_linear: linear's y aliases the conv's x");
+}
+
 void check(const ScanParams& p) {
   const char* op = "selective_scan";
   const int64_t rows = p.u.rows, d = p.u.cols, n = p.A.cols;

@@ -147,6 +147,8 @@ void check(const AddRmsNormParams& p);
 void check(const EmbeddingParams& p);
 void check(const ElementwiseParams& p);
 void check(const FlipParams& p);
+// Backend::conv1d_silu_linear's pair: each op's checks, linear's x the conv's y.
+void check(const ConvParams& conv, const LinearParams& lin);
 // For backends without takes_split_activations(): no x_small, y_small or y_add.
 void check_unsplit(const LinearParams& p);
 void check_unsplit(const ScanParams& p);

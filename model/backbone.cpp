@@ -908,11 +908,9 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   cp.reverse = reverse;
   cp.state_in = batch ? nullptr : conv_state;
   cp.state_out = batch ? nullptr : conv_state;
-  backend_.conv1d_silu(cp);
-
-  // [rows, rank + 2N] = x · x_proj^T: dt | B | C
+  // [rows, rank + 2N] = x · x_proj^T: dt | B | C, with the conv (one pass on the GPU)
   const MatF xdbl(ws.buf->xdbl.data(), rows, rank + 2 * n);
-  backend_.linear({xc, m.x_proj_w, nullptr, xdbl, false});
+  backend_.conv1d_silu_linear(cp, {xc, m.x_proj_w, nullptr, xdbl, false});
 
   // [rows, di] y (+)= selective scan, gated by silu(z), state carried between tiles; delta =
   // dt · dt_proj^T inside the scan (dt_proj's bias goes in before softplus)

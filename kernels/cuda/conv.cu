@@ -2,9 +2,8 @@
 // takes one channel over a run of kRun consecutive positions (in processing order), keeping the
 // last K-1 inputs in registers, so each input is loaded once; consecutive threads take
 // consecutive channels, so the loads of x are coalesced (kernels up to kMaxFastKernel taps; a
-// plain one-thread-per-element kernel does longer ones). The sum runs in the reference's
-// order (bias, then taps 0..K-1) with explicitly rounded multiplies and adds (no FMA
-// contraction), so before the SiLU it is bitwise the CPU's; only expf differs by an ulp or two.
+// plain one-thread-per-element kernel does longer ones). The arithmetic per output is conv.cuh's:
+// before the SiLU bitwise the CPU's; the SiLU differs by a few ulp.
 //
 // The carried state is written by a second kernel on the same stream, after the first has
 // read the old one (state_out may be state_in). Both follow the reference's processing index
@@ -12,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
 
@@ -32,10 +32,6 @@ struct ConvArgs {
   const float* state_in = nullptr;  // [S, C, K-1] or null
   float* state_out = nullptr;       // [S, C, K-1] or null; may equal state_in
 };
-
-__device__ __forceinline__ float silu(float v) {
-  return v / (1.0f + expf(-v));
-}
 
 // The input at processing index q of sequence s, channel c (q < 0: the carried state).
 __device__ __forceinline__ float conv_input(const ConvArgs& a, int64_t s, int64_t c, int64_t q) {
@@ -79,8 +75,8 @@ __global__ void __launch_bounds__(kRunThreads) conv_run_kernel(const ConvArgs a,
         window[kK - 1] = in[i];
         float acc = bias;
 #pragma unroll
-        for (int k = 0; k < kK; ++k) acc = __fadd_rn(acc, __fmul_rn(w[k], window[k]));
-        a.y[(row + i * step) * a.y_ld + c] = silu(acc);
+        for (int k = 0; k < kK; ++k) acc = conv_tap(acc, w[k], window[k]);
+        a.y[(row + i * step) * a.y_ld + c] = conv_silu(acc);
 #pragma unroll
         for (int k = 0; k + 1 < kK; ++k) window[k] = window[k + 1];
       }
@@ -90,8 +86,8 @@ __global__ void __launch_bounds__(kRunThreads) conv_run_kernel(const ConvArgs a,
       window[kK - 1] = a.x[row * a.x_ld + c];
       float acc = bias;
 #pragma unroll
-      for (int k = 0; k < kK; ++k) acc = __fadd_rn(acc, __fmul_rn(w[k], window[k]));
-      a.y[row * a.y_ld + c] = silu(acc);
+      for (int k = 0; k < kK; ++k) acc = conv_tap(acc, w[k], window[k]);
+      a.y[row * a.y_ld + c] = conv_silu(acc);
 #pragma unroll
       for (int k = 0; k + 1 < kK; ++k) window[k] = window[k + 1];
     }
@@ -120,8 +116,8 @@ __global__ void conv_kernel(const ConvArgs a) {
     const int64_t q = a.reverse ? a.len - 1 - t : t;
     const float* w = a.w + c * a.kernel;
     float acc = a.bias ? a.bias[c] : 0.0f;
-    for (int64_t k = 0; k <= k1; ++k) acc = __fadd_rn(acc, __fmul_rn(w[k], conv_input(a, s, c, q - k1 + k)));
-    a.y[row * a.y_ld + c] = silu(acc);
+    for (int64_t k = 0; k <= k1; ++k) acc = conv_tap(acc, w[k], conv_input(a, s, c, q - k1 + k));
+    a.y[row * a.y_ld + c] = conv_silu(acc);
   }
 }
 
@@ -142,11 +138,9 @@ __global__ void conv_state_kernel(const ConvArgs a, int64_t seqs) {
 
 }  // namespace
 
-// x, y [S * L, C]; w [C, K]; bias [C]; state [S, C, K-1]
-void conv1d_silu(const ConvParams& p, cudaStream_t stream) {
-  check(p);
-  const int64_t rows = p.x.rows, channels = p.x.cols;
-  if (rows == 0 || channels == 0) return;
+namespace {
+
+ConvArgs conv_args(const ConvParams& p) {
   ConvArgs a;
   a.x = p.x.data;
   a.x_ld = p.x.ld;
@@ -154,13 +148,24 @@ void conv1d_silu(const ConvParams& p, cudaStream_t stream) {
   a.bias = p.bias;
   a.y = p.y.data;
   a.y_ld = p.y.ld;
-  a.rows = rows;
-  a.channels = channels;
+  a.rows = p.x.rows;
+  a.channels = p.x.cols;
   a.len = p.seq_len;
   a.kernel = p.kernel;
   a.reverse = p.reverse;
   a.state_in = p.state_in;
   a.state_out = p.state_out;
+  return a;
+}
+
+}  // namespace
+
+// x, y [S * L, C]; w [C, K]; bias [C]; state [S, C, K-1]
+void conv1d_silu(const ConvParams& p, cudaStream_t stream) {
+  check(p);
+  const int64_t rows = p.x.rows, channels = p.x.cols;
+  if (rows == 0 || channels == 0) return;
+  const ConvArgs a = conv_args(p);
   const int64_t seqs = rows / p.seq_len;
 
   switch (p.kernel) {
@@ -178,13 +183,17 @@ void conv1d_silu(const ConvParams& p, cudaStream_t stream) {
       conv_kernel<<<grid_blocks(rows * channels), kBlockThreads, 0, stream>>>(a);
       STRAND_CUDA_CHECK(cudaGetLastError());
   }
+  conv1d_state_out(p, stream);
+}
 
-  if (p.state_out && p.kernel > 1) {
-    // state_out [S, C, K-1] from x [S * L, C] and state_in [S, C, K-1], after conv_kernel
-    // (same stream) has read state_in.
-    conv_state_kernel<<<grid_blocks(seqs * channels), kBlockThreads, 0, stream>>>(a, seqs);
-    STRAND_CUDA_CHECK(cudaGetLastError());
-  }
+// state_out [S, C, K-1] from x [S * L, C] and state_in [S, C, K-1]
+void conv1d_state_out(const ConvParams& p, cudaStream_t stream) {
+  const int64_t rows = p.x.rows, channels = p.x.cols;
+  if (!p.state_out || p.kernel <= 1 || rows == 0 || channels == 0) return;
+  const int64_t seqs = rows / p.seq_len;
+  // After the conv's kernels (same stream) have read state_in.
+  conv_state_kernel<<<grid_blocks(seqs * channels), kBlockThreads, 0, stream>>>(conv_args(p), seqs);
+  STRAND_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace strand::kernels::cuda

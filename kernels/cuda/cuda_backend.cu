@@ -89,6 +89,18 @@ class CudaBackend final : public Backend {
   void conv1d_silu(const ConvParams& p) override {
     op([&] { cuda::conv1d_silu(p, stream_); }, [] { return std::string("conv1d_silu"); });
   }
+  void conv1d_silu_linear(const ConvParams& conv, const LinearParams& lin) override {
+    if (!fuses_conv_linear(conv, lin)) {
+      Backend::conv1d_silu_linear(conv, lin);
+      return;
+    }
+    op([&] { cuda::conv1d_silu_linear(conv, lin, precision_, stream_, *workspace_); },
+       [&] { return cat("conv1d_silu + linear [", lin.w.rows, " x ", lin.x.cols, "]"); });
+    note_scratch();
+  }
+  bool fuses_conv_linear(const ConvParams& conv, const LinearParams& lin) const override {
+    return cuda::conv_linear_fused_applies(conv, lin, precision_);
+  }
   void selective_scan(const ScanParams& p) override {
     op([&] { cuda::selective_scan(p, stream_, *workspace_); },
        [&] {

@@ -69,8 +69,18 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
 // linear's tf32x3 products with x split in registers (no split copy of x), for the shapes and
 // alignments tf32x3_kernel_applies() accepts.
 bool tf32x3_kernel_applies(const LinearParams& p);                                  // gemm_tf32x3.cu
+// Whether linear() in `precision` takes that path (few output columns, a tensor-core mode).
+bool linear_uses_tf32x3_kernel(const LinearParams& p, GemmPrecision precision);     // gemm.cu
 void tf32x3_linear(const LinearParams& p, cudaStream_t stream, Workspace& ws);      // gemm_tf32x3.cu
 void conv1d_silu(const ConvParams& p, cudaStream_t stream);                         // conv.cu
+// conv1d_silu's state_out alone, from its x and state_in (after a kernel that computed y).
+void conv1d_state_out(const ConvParams& p, cudaStream_t stream);  // conv.cu
+// conv1d_silu, then linear on its output (lin.x is conv.y) in one pass, for what
+// conv_linear_fused_applies() accepts: the same bits as conv1d_silu and linear's
+// tf32x3_linear.
+bool conv_linear_fused_applies(const ConvParams& conv, const LinearParams& lin, GemmPrecision precision);
+void conv1d_silu_linear(const ConvParams& conv, const LinearParams& lin, GemmPrecision precision, cudaStream_t stream,
+                        Workspace& ws);                                             // gemm_tf32x3.cu
 void selective_scan(const ScanParams& p, cudaStream_t stream, Workspace& ws);       // scan.cu
 size_t scan_chunk_state_floats(const ScanParams& p, int sm_count);                  // scan.cu
 void add_rms_norm(const AddRmsNormParams& p, cudaStream_t stream);                  // rowwise.cu

@@ -134,7 +134,16 @@ void gemm_split_x(const LinearParams& p, cublasHandle_t handle, cudaStream_t str
   }
 }
 
+bool few_columns(int64_t n, GemmPrecision precision) {
+  return n < (precision == GemmPrecision::kTf32x3 ? kSplitMinColumns : kReducedMinColumns);
+}
+
 }  // namespace
+
+bool linear_uses_tf32x3_kernel(const LinearParams& p, GemmPrecision precision) {
+  return p.x_small.empty() && p.x.cols > 0 && few_columns(p.w.rows, precision) && precision != GemmPrecision::kFp32 &&
+         tf32x3_kernel_applies(p);
+}
 
 // x [M, K], w [N, K], bias [N], y [M, N]
 void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handle, cudaStream_t stream,
@@ -173,8 +182,8 @@ void linear(const LinearParams& p, GemmPrecision precision, cublasHandle_t handl
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
   // Few output columns: tf32x3 with x split in registers (fp32-accurate, which the reduced
   // modes keep there for exactness) where its kernel takes the shape; otherwise fp32.
-  if (n < (precision == GemmPrecision::kTf32x3 ? kSplitMinColumns : kReducedMinColumns)) {
-    if (precision != GemmPrecision::kFp32 && tf32x3_kernel_applies(p)) {
+  if (few_columns(n, precision)) {
+    if (linear_uses_tf32x3_kernel(p, precision)) {
       tf32x3_linear(p, stream, ws);
       return;
     }

@@ -10,12 +10,15 @@
 //   linear: <= 1e-5 (cuBLAS fp32, TF32 off, sums in another order than the CPU kernel's); tf32x3
 //     (fp32 emulated on TF32 tensor cores) <= 1e-5 too; tf32 <= 2e-3 and bf16 <= 1e-2 (and above
 //     1e-5: the tensor-core path really ran).
-//   conv1d_silu: <= 1e-6 (the same sums in the same order; expf against silu_fast);
+//   conv1d_silu: <= 1e-6 (the same sums in the same order; the SiLU's exp and division
+//     approximate on both);
 //     its state_out: bitwise (copies of inputs).
 //   selective_scan: y <= 1e-5, h_out <= 1e-5 (exp2 with pre-scaled A and the chunked carry
 //     against the CPU's step-by-step fast forms; the fused dt_proj summed in another order).
 //   add_rms_norm: y <= 1e-6; residual_out bitwise (one fp32 add).
 //   embedding, elementwise, flip: bitwise.
+// conv1d_silu_linear's one pass (tf32x3 x_proj with the conv in front): bitwise the two calls
+// on the same backend.
 // On the GPU itself: a record processed in two tiles with the state carried (through one
 // device buffer as both state_in and state_out) equals one pass bitwise for the conv and
 // within 1e-6 for the scan (chunks move with the tile start); a state-only scan gives the
@@ -532,6 +535,93 @@ TEST(CudaConv, TilesCarryStateExactly) {
       EXPECT_TRUE(compare(to_host(state), to_host(s_whole)).bitwise) << "tile " << tile << " reverse " << reverse;
     }
   }
+}
+
+// ---- conv1d_silu_linear (the mixer's conv and x_proj) -----------------------------------------
+
+struct ConvLinearCase {
+  int64_t seqs, len, channels, n;
+  bool reverse, bias, state;
+  GemmPrecision precision = GemmPrecision::kTf32x3;
+};
+
+// The one-pass kernel gives the bits of conv1d_silu then linear on the same backend: the conv's
+// output, the product and the carried state; sequence starts inside a block and at rows that
+// are not block multiples, taps from the state or zeros, and the padding untouched.
+void check_conv_linear(std::mt19937& rng, const ConvLinearCase& c) {
+  SCOPED_TRACE(testing::Message() << "S " << c.seqs << " L " << c.len << " C " << c.channels << " N " << c.n
+                                  << " reverse " << c.reverse << " bias " << c.bias << " state " << c.state << " "
+                                  << to_string(c.precision));
+  const int64_t rows = c.seqs * c.len, k1 = 3;
+  Buffer xz(rows, 2 * c.channels + 4);  // x is in_proj's x half
+  fill_normal(rng, xz);
+  Buffer w(c.n, c.channels);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  const std::vector<float> cw = normal_vector(rng, c.channels * 4, 0.0f, 0.5f), cb = normal_vector(rng, c.channels);
+  const std::vector<float> s_in = normal_vector(rng, c.seqs * c.channels * k1);
+  // The conv's output with padded rows that the separate tf32x3 kernel takes (16-byte rows).
+  const DeviceMat dxz(xz), dw(w), fused_xc(Buffer(rows, c.channels, c.channels + 4)),
+      fused_y(Buffer(rows, c.n, c.n + 1)), two_xc(Buffer(rows, c.channels, c.channels + 4)),
+      two_y(Buffer(rows, c.n, c.n + 1));
+  const DeviceBuffer<float> dcw = to_device(cw), dcb = to_device(cb), ds_in = to_device(s_in);
+  DeviceBuffer<float> fused_state = to_device(s_in), two_state = to_device(s_in);
+  Backend& backend = gpu_in(c.precision);
+  const auto conv = [&](const DeviceMat& xc, DeviceBuffer<float>& state) {
+    ConvParams p{dxz.cview().col_slice(0, c.channels), dcw.data(), c.bias ? dcb.data() : nullptr, xc.view(), c.len};
+    p.reverse = c.reverse;
+    p.state_in = c.state ? state.data() : nullptr;
+    p.state_out = state.data();  // the same buffer, as the model carries it
+    return p;
+  };
+  const ConvParams fused_conv = conv(fused_xc, fused_state), two_conv = conv(two_xc, two_state);
+  const LinearParams fused_lin{fused_xc.cview(), dw.cview(), nullptr, fused_y.view(), false};
+  EXPECT_TRUE(backend.fuses_conv_linear(fused_conv, fused_lin));
+  backend.conv1d_silu_linear(fused_conv, fused_lin);
+  backend.conv1d_silu(two_conv);
+  backend.linear({two_xc.cview(), dw.cview(), nullptr, two_y.view(), false});
+  backend.synchronize();
+  const Buffer xc = fused_xc.download(), y = fused_y.download();
+  EXPECT_TRUE(compare(xc, two_xc.download()).bitwise) << "conv output";
+  EXPECT_TRUE(compare(y, two_y.download()).bitwise) << "product";
+  EXPECT_TRUE(compare(to_host(fused_state), to_host(two_state)).bitwise) << "state_out";
+  EXPECT_TRUE(xc.padding_intact());
+  EXPECT_TRUE(y.padding_intact());
+}
+
+TEST(CudaConvLinear, OnePassGivesTheTwoCallsBits) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(22);
+  for (int f = 0; f < 8; ++f) check_conv_linear(rng, {1, 70001, 512, 48, bool(f & 1), bool(f & 2), bool(f & 4)});
+  // Sequences shorter than a block, longer, and of 1 or 2 rows (every tap of some rows from the
+  // state); channel counts inside one 32-column stage and not a multiple of 8; every column
+  // variant.
+  const int64_t columns[] = {1, 16, 17, 40, 57, 64};
+  int i = 0;
+  for (int64_t len : {1, 2, 5, 127, 129, 1000}) {
+    for (int64_t channels : {4, 36, 100, 512}) {
+      ++i;
+      const int64_t seqs = (600 + len - 1) / len + i % 3;
+      check_conv_linear(rng, {seqs, len, channels, columns[i % 6], i % 2 == 0, i % 3 != 0, i % 4 < 2});
+    }
+  }
+  for (GemmPrecision precision : {GemmPrecision::kTf32, GemmPrecision::kBf16})
+    check_conv_linear(rng, {3, 1001, 512, 48, true, true, true, precision});
+}
+
+// Where the one pass does not apply (fp32 mode; fewer rows than the tensor-core kernel takes),
+// the pair runs as its two calls.
+TEST(CudaConvLinear, FallsBackToTheTwoCalls) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  const DeviceMat x(Buffer(600, 64)), xc(Buffer(600, 64)), w(Buffer(48, 64)), y(Buffer(600, 48));
+  const DeviceBuffer<float> cw = to_device(std::vector<float>(64 * 4, 0.25f));
+  const ConvParams conv{x.cview(), cw.data(), nullptr, xc.view(), 600};
+  const LinearParams lin{xc.cview(), w.cview(), nullptr, y.view(), false};
+  EXPECT_FALSE(gpu().fuses_conv_linear(conv, lin));
+  EXPECT_TRUE(gpu_in(GemmPrecision::kTf32x3).fuses_conv_linear(conv, lin));
+  const DeviceMat few(Buffer(100, 64)), few_xc(Buffer(100, 64)), few_y(Buffer(100, 48));
+  EXPECT_FALSE(gpu_in(GemmPrecision::kTf32x3)
+                   .fuses_conv_linear({few.cview(), cw.data(), nullptr, few_xc.view(), 100},
+                                      {few_xc.cview(), w.cview(), nullptr, few_y.view(), false}));
 }
 
 // ---- selective_scan ---------------------------------------------------------------------------

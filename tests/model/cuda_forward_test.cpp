@@ -103,6 +103,7 @@ class ChunkStatesProbe final : public kernels::Backend {
   ChunkStatesProbe(kernels::Backend& inner, bool keep) : inner_(inner), keep_(keep) {}
   int kept_reads = 0;
   int split_scans = 0, split_products = 0;  // calls with y_small / x_small
+  int conv_pairs = 0, fused_pairs = 0;      // conv1d_silu_linear calls, and those made in one pass
 
   std::string name() const override { return inner_.name(); }
   void linear(const kernels::LinearParams& p) override {
@@ -110,6 +111,14 @@ class ChunkStatesProbe final : public kernels::Backend {
     inner_.linear(p);
   }
   void conv1d_silu(const kernels::ConvParams& p) override { inner_.conv1d_silu(p); }
+  void conv1d_silu_linear(const kernels::ConvParams& conv, const kernels::LinearParams& lin) override {
+    ++conv_pairs;
+    fused_pairs += inner_.fuses_conv_linear(conv, lin);
+    inner_.conv1d_silu_linear(conv, lin);
+  }
+  bool fuses_conv_linear(const kernels::ConvParams& conv, const kernels::LinearParams& lin) const override {
+    return inner_.fuses_conv_linear(conv, lin);
+  }
   void selective_scan(const kernels::ScanParams& p) override {
     kept_reads += p.chunk_states_in != nullptr;
     split_scans += !p.y_small.empty();
@@ -165,6 +174,11 @@ TEST(CudaForward, KeptChunkStatesGiveTheSameBits) {
     const int split = precision == GemmPrecision::kTf32x3 ? 3 * 2 * weights.config.n_layer : 0;
     EXPECT_EQ(kept.split_scans, split) << kernels::to_string(precision);
     EXPECT_EQ(kept.split_products, split) << kernels::to_string(precision);
+    // Every mixer's conv and x_proj (the final sweep's alone: three tiles, 16 layers, two halves,
+    // two directions) in one pass in tf32x3; never in fp32.
+    EXPECT_GE(kept.conv_pairs, 3 * 2 * 2 * weights.config.n_layer);
+    EXPECT_EQ(kept.fused_pairs, precision == GemmPrecision::kTf32x3 ? kept.conv_pairs : 0)
+        << kernels::to_string(precision);
   }
 }
 
