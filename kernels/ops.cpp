@@ -102,13 +102,14 @@ void check(const ScanParams& p) {
   if (!p.z.empty()) check_shape(op, "z", p.z, rows, d);
   if (p.y.empty()) {
     STRAND_ASSERT(p.h_out, op, ": neither y nor h_out is wanted");
-    STRAND_ASSERT(!p.accumulate, op, ": accumulate without y");
+    STRAND_ASSERT(!p.accumulate && !p.gate_sum, op, ": accumulate without y");
     STRAND_ASSERT(!p.chunk_states_in, op, ": chunk states to read, but no y");
   } else {
     STRAND_ASSERT(!p.chunk_states_out, op, ": chunk states to store from a call with y");
     check_shape(op, "y", p.y, rows, d);
     for (const ConstMatF* in : {&p.u, &p.delta, &p.dt_in, &p.B, &p.C, &p.z, &p.y_add})
       STRAND_ASSERT(!overlaps(*in, p.y), op, ": y aliases an input");
+    STRAND_ASSERT(!p.gate_sum || (p.accumulate && !p.z.empty()), op, ": gate_sum without accumulate and z");
     if (!p.y_add.empty()) {
       STRAND_ASSERT(p.accumulate, op, ": y_add without accumulate");
       check_shape(op, "y_add", p.y_add, rows, d);

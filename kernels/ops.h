@@ -59,7 +59,9 @@ struct ConvParams {
 // delta may be given through its low-rank projection instead (Mamba's dt_proj, fused so that
 // the [S * L, D] delta matrix is never stored): delta[t, d] = sum_r dt_in[t, r] * dt_w[d, r],
 // summed in r order. With accumulate, y += the result (the second direction of a mixer adding
-// onto the first's output; y = y + v, one rounding, the same as a separate add).
+// onto the first's output; y = y + v, one rounding, the same as a separate add). With gate_sum
+// (accumulate and z), z gates the sum instead: y = (y + v') * silu(z), v' the result ungated:
+// two directions that share z (tied in_proj) gate their summed outputs once.
 struct ScanParams {
   ConstMatF u;                        // [S * L, D]
   ConstMatF delta;                    // [S * L, D] (before bias and softplus), or empty: dt_in/dt_w
@@ -75,6 +77,7 @@ struct ScanParams {
   int64_t seq_len = 0;                // L
   bool reverse = false;
   bool accumulate = false;            // y += result (y must not alias any input)
+  bool gate_sum = false;              // with accumulate and z: y = (y + ungated result) * silu(z)
   // With accumulate: the values the result is added to, when they are not y's own (then y is
   // only written). Same shape; may not alias y or y_small.
   ConstMatF y_add{};

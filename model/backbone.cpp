@@ -781,7 +781,7 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
       normalize(half, r.row_slice(t0, rows), ws);
       // Only the state matters here: no z gate, no output.
       const Workspace::KeptChunks kept_here = ws.kept_chunks[static_cast<size_t>(tile)];
-      run_mixer(half.mixer[m], true, false, false, rows, ws, conv_state, scan_state, MatF(), false,
+      run_mixer(half.mixer[m], true, false, Gate::kNone, rows, ws, conv_state, scan_state, MatF(), false,
                 {kept_here.floats ? chunks + kept_here.at : nullptr, nullptr, kept_here.floats});
     }
   }
@@ -816,7 +816,10 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
                                              : Workspace::KeptChunks();
       if (kept.floats) chunks = {nullptr, ws.scan_chunks.data() + kept.at, kept.floats};
     }
-    run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, true, rows, ws, conv_state, scan_state,
+    // Two directions sharing z and summed before out_proj: silu(z) gates the sum once.
+    const bool gate_sum = half.passes == 2 && half.shared_in_proj && half.summed_out_proj;
+    const Gate gate = !gate_sum ? Gate::kOwn : m == 0 ? Gate::kLater : Gate::kSum;
+    run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, gate, rows, ws, conv_state, scan_state,
               y[m], onto_first, chunks, ws.split_out && m == half.passes - 1);
   }
 
@@ -875,7 +878,7 @@ kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64
   return sp;
 }
 
-void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
+void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate gate, int64_t rows, Workspace& ws,
                          float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks,
                          bool split_out) {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
@@ -887,11 +890,12 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   // CPU the same bits: every output is its own dot product), one call less per layer and step.
   const MatF xz(ws.buf->xz.data(), rows, 2 * di);
   const MatF x = xz.col_slice(0, di), z = xz.col_slice(di, di);
-  if (!reuse_xz && gate && ws.mode == Workspace::Mode::kStream) {
+  const bool with_z = gate != Gate::kNone;
+  if (!reuse_xz && with_z && ws.mode == Workspace::Mode::kStream) {
     backend_.linear({normed, m.in_w, m.in_b, xz, false});
   } else if (!reuse_xz) {
     backend_.linear({normed, m.in_w.row_slice(0, di), m.in_b, x, false});
-    if (gate) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false, true});
+    if (with_z) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false, true});
   }
 
   // [rows, di] x = silu(depthwise conv(x)), state carried between tiles
@@ -915,12 +919,13 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool g
   // [rows, di] y (+)= selective scan, gated by silu(z), state carried between tiles; delta =
   // dt · dt_proj^T inside the scan (dt_proj's bias goes in before softplus)
   kernels::ScanParams sp = mixer_scan(m, reverse, rows, ws);
-  if (gate) sp.z = z;
+  if (gate == Gate::kOwn || gate == Gate::kSum) sp.z = z;
+  sp.gate_sum = gate == Gate::kSum;
   sp.y = y;
   sp.accumulate = accumulate;
   if (split_out) {
     // x is dead (the last conv ran) and z is read before each remainder overwrites it.
-    STRAND_ASSERT(gate && !y.empty());
+    STRAND_ASSERT(with_z && !y.empty());
     sp.y = x;
     sp.y_small = z;
     if (accumulate) sp.y_add = y;

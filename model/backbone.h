@@ -254,8 +254,12 @@ class Backbone {
     const float* read = nullptr;
     size_t floats = 0;
   };
+  // How a mixer's output is gated by silu(z): not at all (the checkpoint sweep computes no z),
+  // its own output, z computed but the output left ungated (the next direction shares z and
+  // gates the sum: ScanParams::gate_sum), or the sum of this output and y.
+  enum class Gate { kNone, kOwn, kLater, kSum };
   // split_out: y (and with accumulate y_add = y) is written split into xz (Workspace).
-  void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, bool gate, int64_t rows, Workspace& ws,
+  void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate gate, int64_t rows, Workspace& ws,
                  float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks,
                  bool split_out = false);
   // The scan's inputs as run_mixer passes them for a tile of `rows` (no z, y, state or chunk states).

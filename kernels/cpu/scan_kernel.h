@@ -38,19 +38,22 @@ inline int64_t scan_rank(const ScanParams& p) {
 }
 
 // Row `row`'s outputs of channels [d0, d0 + width) from acc[i] = sum_n C[n] h[i][n]:
-// y = (acc + D u) * silu(z), written or added (p.accumulate). acc is overwritten.
+// y = (acc + D u) * silu(z), written or added (p.accumulate); with p.gate_sum
+// y = (y + acc + D u) * silu(z). acc is overwritten.
 inline void write_outputs(const ScanParams& p, int64_t row, int64_t d0, int64_t width, const float* u, float* acc) {
   float* y = (p.y.data + row * p.y.ld) + d0;
   const float* z = p.z.data == nullptr ? nullptr : (p.z.data + row * p.z.ld) + d0;
   for (int64_t i = 0; i < width; ++i) {
     float out = acc[i];
     if (p.Dskip) out += p.Dskip[d0 + i] * u[i];
-    if (z) out *= silu_fast(z[i]);
+    if (z && !p.gate_sum) out *= silu_fast(z[i]);
     acc[i] = out;
   }
   // A loop of its own: through memory, out * silu(z) cannot be contracted with y + out into
   // an FMA (GCC contracts across statements), so accumulate equals a separate add, bitwise.
   for (int64_t i = 0; i < width; ++i) y[i] = p.accumulate ? y[i] + acc[i] : acc[i];
+  if (p.gate_sum)
+    for (int64_t i = 0; i < width; ++i) y[i] *= silu_fast(z[i]);
 }
 
 // One sequence s, channels [d0, d0 + width), width <= kScanBlock. Lanes past width are padding

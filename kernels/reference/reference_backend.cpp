@@ -95,8 +95,9 @@ void selective_scan(const ScanParams& p) {
         }
         if (p.y.empty()) continue;
         if (p.Dskip) acc += p.Dskip[d] * u;
-        if (!p.z.empty()) acc *= silu(p.z.at(row, d));
-        p.y.at(row, d) = p.accumulate ? p.y.at(row, d) + acc : acc;
+        if (!p.z.empty() && !p.gate_sum) acc *= silu(p.z.at(row, d));
+        const float v = p.accumulate ? p.y.at(row, d) + acc : acc;
+        p.y.at(row, d) = p.gate_sum ? v * silu(p.z.at(row, d)) : v;
       }
       if (p.h_out) {
         for (int64_t n = 0; n < nstate; ++n) p.h_out[(s * dim + d) * nstate + n] = h[n];

@@ -314,15 +314,17 @@ class BaselineScan final : public Backend {
   void flip(const FlipParams&) override {}
 };
 
-// flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate (onto a random y). rank > 0:
+// flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate (onto a random y), 64 with
+// gate and accumulate: z gates the sum (ScanParams::gate_sum). rank > 0:
 // delta through the fused dt_proj of that rank (dt_in a column slice of xdbl = dt | B | C).
 void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
                 float delta_mean = 0.0f, int64_t rank = 0) {
   const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16,
              accumulate = flags & 32, fused = rank > 0;
+  const bool gate_sum = (flags & 64) && gate && accumulate;
   SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " R " << rank
                                   << " reverse " << reverse << " gate " << gate << " bias " << bias << " skip " << skip
-                                  << " state " << state << " accumulate " << accumulate);
+                                  << " state " << state << " accumulate " << accumulate << " gate_sum " << gate_sum);
   const ScanData data(rng, seqs, len, dim, nstate, delta_mean, rank);
   Buffer y0(seqs * len, dim, dim + 1);
   if (accumulate) fill_normal(rng, y0);
@@ -330,6 +332,7 @@ void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
     Buffer y = y0;
     ScanParams p = data.params(y.view(), reverse, gate, bias, skip, fused);
     p.accumulate = add;
+    p.gate_sum = add && gate_sum;
     h_out.assign(data.h_in.size(), -1.0f);
     p.h_in = state ? data.h_in.data() : nullptr;
     p.h_out = h_out.data();
@@ -351,7 +354,7 @@ void check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   EXPECT_LE(compare(h_base, h_ref).relative, kStateTolerance);
   EXPECT_TRUE(compare(many, one).bitwise);
   EXPECT_TRUE(compare(h_many, h_one).bitwise);
-  if (accumulate) {
+  if (accumulate && !gate_sum) {
     // y += v is y0 + (the scan into a fresh y), one add, bitwise, in both kernels.
     for (Backend* backend : {static_cast<Backend*>(&cpu()), static_cast<Backend*>(&baseline)}) {
       std::vector<float> unused;
@@ -390,8 +393,8 @@ TEST(CpuScan, MatchesReference) {
       }
     }
   }
-  for (int f = 0; f < 64; ++f) check_scan(rng, 2, 129, 37, 16, f);  // every option combination
-  check_scan(rng, 1, 300, 20, 16, 0b11111, 21.0f);                  // dt above the softplus threshold
+  for (int f = 0; f < 128; ++f) check_scan(rng, 2, 129, 37, 16, f);  // every option combination
+  check_scan(rng, 1, 300, 20, 16, 0b11111, 21.0f);                   // dt above the softplus threshold
   check_scan(rng, 1, 100000, 5, 16, 0b01110);
   check_scan(rng, 1, 100000, 5, 16, 0b11111);
 }

@@ -688,16 +688,19 @@ void check_split_output(const ScanData& data, const DeviceScanData& dev, const S
 }
 
 // flags: 1 reverse, 2 gate, 4 bias, 8 skip, 16 h_in, 32 accumulate onto a random y, 64 aligned
-// views (ScanData; y too): the 16-byte staging; rank > 0: the fused dt_proj (delta = dt_in ·
+// views (ScanData; y too): the 16-byte staging, 128 with gate and accumulate: z gates the sum
+// (ScanParams::gate_sum); rank > 0: the fused dt_proj (delta = dt_in ·
 // dt_w^T) instead of an explicit delta. Returns whether the call kept chunk states (and so
 // checked that reading them gives the same bits).
 bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64_t nstate, int flags,
                 float delta_mean = 0.0f, int64_t rank = 0) {
   const bool reverse = flags & 1, gate = flags & 2, bias = flags & 4, skip = flags & 8, state = flags & 16;
   const bool accumulate = flags & 32, aligned = flags & 64, fused = rank > 0;
+  const bool gate_sum = (flags & 128) && gate && accumulate;
   SCOPED_TRACE(testing::Message() << "S " << seqs << " L " << len << " D " << dim << " N " << nstate << " R " << rank
                                   << " reverse " << reverse << " gate " << gate << " bias " << bias << " skip " << skip
-                                  << " state " << state << " accumulate " << accumulate << " aligned " << aligned);
+                                  << " state " << state << " accumulate " << accumulate << " aligned " << aligned
+                                  << " gate_sum " << gate_sum);
   const ScanData data(rng, seqs, len, dim, nstate, delta_mean, rank, aligned);
   Buffer y0(seqs * len, dim + 1, aligned ? ScanData::round4(dim) + 4 : dim + 1);  // y is a column slice
   if (accumulate) fill_normal(rng, y0);
@@ -706,6 +709,7 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   std::vector<float> h_want(data.h_in.size(), -1.0f);
   ScanParams p = scan_params(data, views(data), want.view().col_slice(0, dim), reverse, gate, bias, skip, fused);
   p.accumulate = accumulate;
+  p.gate_sum = gate_sum;
   p.h_in = state ? data.h_in.data() : nullptr;
   p.h_out = h_want.data();
   cpu().selective_scan(p);
@@ -715,6 +719,7 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   DeviceBuffer<float> dh = to_device(std::vector<float>(data.h_in.size(), -1.0f));
   ScanParams q = scan_params(data, views(dev), dy.view().col_slice(0, dim), reverse, gate, bias, skip, fused);
   q.accumulate = accumulate;
+  q.gate_sum = gate_sum;
   q.h_in = state ? dev.h_in.data() : nullptr;
   q.h_out = dh.data();
   gpu().selective_scan(q);
@@ -801,6 +806,19 @@ TEST(CudaScan, FusedDtProjAndAccumulateMatchCpu) {
   check_scan(rng, 1, 65536, 512, 16, 0b111111, 0.0f, 16);
   check_scan(rng, 1, 300, 20, 16, 0b111111, 21.0f, 16);  // dt above the softplus threshold
   check_scan(rng, 1, kLongRows, 5, 16, 0b111110, 0.0f, 16);
+}
+
+// z gating the sum of y and the scan's output (ScanParams::gate_sum, two directions sharing z),
+// as the model's right-to-left mixer calls it: every option with gate and accumulate, chunked
+// and direct, aligned or not, split or not (check_split_output), kept chunk states.
+TEST(CudaScan, GatedSumMatchesCpu) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(36);
+  for (int f = 0; f < 128; ++f)
+    if ((f & 0b100010) == 0b100010) check_scan(rng, 2, 129, 37, 16, 128 | f, 0.0f, 16);
+  check_scan(rng, 1, 65536, 512, 16, 128 | 0b1111111, 0.0f, 16);
+  EXPECT_TRUE(check_scan(rng, 1, 20000, 130, 16, 128 | 0b1111111, 0.0f, 16));
+  check_scan(rng, 1, kLongRows, 5, 16, 128 | 0b0111110);
 }
 
 // The 16-byte staging (aligned views, as the model's): channel counts that end inside a float4

@@ -367,6 +367,13 @@ TEST(ReferenceScan, RejectsDeltaWithDtProjAndAccumulateWithoutY) {
   no_y.h_out = h.data();
   no_y.accumulate = true;
   EXPECT_DEATH(reference().selective_scan(no_y), "selective_scan: accumulate without y");
+  // z gating the sum needs both the sum (accumulate) and z.
+  ScanParams no_add = data.params(y.view(), false, true, false, false, true);
+  no_add.gate_sum = true;
+  EXPECT_DEATH(reference().selective_scan(no_add), "selective_scan: gate_sum without accumulate and z");
+  ScanParams no_z = data.params(y.view(), false, false, false, false, true);
+  no_z.accumulate = no_z.gate_sum = true;
+  EXPECT_DEATH(reference().selective_scan(no_z), "selective_scan: gate_sum without accumulate and z");
 }
 
 // The split output's rules (ScanParams::y_small / y_add), checked for every backend; the CPU
