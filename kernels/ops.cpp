@@ -63,6 +63,12 @@ void check(const LinearParams& p) {
     check_shape("linear", "x_small", p.x_small, p.x.rows, p.x.cols);
     STRAND_ASSERT(!overlaps(p.x_small, p.y), "linear: y aliases x_small");
   }
+  if (p.x_repeated) {
+    const int64_t k = p.x.cols;
+    STRAND_ASSERT(!p.x_small.empty() && p.x_small.data == p.x.data + k && p.x_small.ld == p.x.ld && p.x.ld >= 3 * k,
+                  "linear: x_repeated without [x | x_small | x] rows");
+    STRAND_ASSERT(!overlaps(ConstMatF(p.x.data, p.x.rows, 3 * k, p.x.ld), p.y), "linear: y aliases x");
+  }
 }
 
 void check(const ConvParams& p) {
@@ -135,6 +141,20 @@ void check(const AddRmsNormParams& p) {
   if (!p.residual_in.empty()) check_shape(op, "residual_in", p.residual_in, rows, cols);
   if (!p.residual_out.empty()) check_shape(op, "residual_out", p.residual_out, rows, cols);
   STRAND_ASSERT(p.weight != nullptr || cols == 0, op, ": no weight");
+  if (!p.y_small.empty()) {
+    check_shape(op, "y_small", p.y_small, rows, cols);
+    for (const ConstMatF* in : {&p.x, &p.residual_in})
+      STRAND_ASSERT(!overlaps(*in, p.y_small), op, ": y_small aliases an input");
+    STRAND_ASSERT(!overlaps(p.y_small, p.y) && !overlaps(p.y_small, p.residual_out), op, ": y_small aliases an output");
+  }
+  if (p.y_repeated) {
+    STRAND_ASSERT(!p.y_small.empty() && p.y_small.data == p.y.data + cols && p.y_small.ld == p.y.ld &&
+                      p.y.ld >= 3 * cols,
+                  op, ": y_repeated without [y | y_small | y] rows");
+    const ConstMatF third(p.y.data + 2 * cols, rows, cols, p.y.ld);
+    for (const ConstMatF* in : {&p.x, &p.residual_in})
+      STRAND_ASSERT(!overlaps(*in, third), op, ": the repeated y aliases an input");
+  }
 }
 
 void check(const EmbeddingParams& p) {
@@ -157,6 +177,11 @@ void check(const FlipParams& p) {
 
 void check_unsplit(const LinearParams& p) {
   STRAND_ASSERT(p.x_small.empty(), "linear: this backend does not take split activations (x_small)");
+}
+
+void check_unsplit(const AddRmsNormParams& p) {
+  STRAND_ASSERT(p.y_small.empty() && !p.y_repeated,
+                "add_rms_norm: this backend does not take split activations (y_small, y_repeated)");
 }
 
 void check_unsplit(const ScanParams& p) {

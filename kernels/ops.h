@@ -27,6 +27,10 @@ struct LinearParams {
   // without a split copy of x. Only for a backend whose takes_split_activations() is true;
   // fastest with x_small's columns right after x's in the same rows.
   ConstMatF x_small{};  // [M, K] or empty
+  // With x_small's columns right after x's: x's values again after x_small's in the same rows
+  // ([x | x_small | x], ld >= 3K; AddRmsNormParams::y_repeated writes them so), so that the
+  // product is one TF32 GEMM of depth 3K against [w_big | w_big | w_small].
+  bool x_repeated = false;
 };
 
 // Depthwise causal convolution over time followed by SiLU, per sequence:
@@ -115,6 +119,12 @@ struct AddRmsNormParams {
   float eps = 1e-5f;
   MatF residual_out;       // [R, W] or empty
   MatF y;                  // [R, W]
+  // Split output (LinearParams::x_small's form, for a linear that follows): y receives each
+  // result rounded to TF32, y_small the rounded remainder; with y_repeated (y_small's columns
+  // right after y's) the TF32 parts once more after y_small's (LinearParams::x_repeated). Only
+  // for a backend whose takes_split_activations() is true.
+  MatF y_small{};          // [R, W] or empty
+  bool y_repeated = false;
 };
 
 // y[r, :] = table[ids[r], :]. Ids are checked by the caller (0 <= id < table.rows).
@@ -155,5 +165,6 @@ void check(const ConvParams& conv, const LinearParams& lin);
 // For backends without takes_split_activations(): no x_small, y_small or y_add.
 void check_unsplit(const LinearParams& p);
 void check_unsplit(const ScanParams& p);
+void check_unsplit(const AddRmsNormParams& p);
 
 }  // namespace strand::kernels

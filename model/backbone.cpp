@@ -54,7 +54,9 @@ T* at_least(kernels::Backend& backend, kernels::DeviceBuffer<T>& buffer, size_t 
 // scan of a half writes y there instead, split for out_proj's tensor cores: the TF32 parts over
 // x (dead once the last conv ran) and the remainders over z (each read before it is written),
 // so that out_proj reads one [T, 2 d_inner] matrix; y[0] then holds only the first direction's
-// output, and O goes there.
+// output, and O goes there. With them the norm writes in_proj's input split too, as
+// [TF32 parts | remainders | TF32 parts] ([T, 3 d]: the tf32x3 GEMM's own layout), instead of a
+// [T, d] matrix that linear would split into a copy of that layout.
 // On a backend that takes its ops one after the other (CUDA) the halves of a PS model run in
 // turn, so they share these [T, width] matrices (TileRows; ~10 KB per row for the 131k
 // model) and each keeps only its own O [T, d] for finish_tile.
@@ -98,7 +100,7 @@ struct Backbone::Workspace {
       buf = std::move(shared);
     } else {
       buf = std::make_shared<TileRows>();
-      buf->normed = rows(d);
+      buf->normed = rows(split ? 3 * d : d);
       buf->xz = rows(2 * di);
       buf->xc = rows(di);
       buf->xdbl = rows(c.mixer.dt_rank + 2 * n);
@@ -857,7 +859,14 @@ void Backbone::normalize(const HalfPlan& half, ConstMatF r_tile, Workspace& ws) 
   np.residual_in = r_tile.col_slice(half.col0, d);
   np.weight = half.norm_w;
   np.eps = config_.norm_epsilon;
-  np.y = MatF(ws.buf->normed.data(), r_tile.rows, d);
+  if (ws.split_out) {
+    // [rows, 3d]: [TF32 parts | remainders | TF32 parts] (LinearParams::x_repeated)
+    np.y = MatF(ws.buf->normed.data(), r_tile.rows, d, 3 * d);
+    np.y_small = MatF(ws.buf->normed.data() + d, r_tile.rows, d, 3 * d);
+    np.y_repeated = true;
+  } else {
+    np.y = MatF(ws.buf->normed.data(), r_tile.rows, d);
+  }
   backend_.add_rms_norm(np);
 }
 
@@ -882,7 +891,13 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate g
                          float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks,
                          bool split_out) {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
-  const ConstMatF normed(ws.buf->normed.data(), rows, config_.d_model);
+  const int64_t d = config_.d_model;
+  // normalize()'s output, split where it wrote it split.
+  const ConstMatF normed(ws.buf->normed.data(), rows, d, ws.split_out ? 3 * d : d);
+  const ConstMatF normed_small = ws.split_out ? ConstMatF(ws.buf->normed.data() + d, rows, d, 3 * d) : ConstMatF();
+  const auto in_proj = [&](ConstMatF w, const float* b, MatF out, bool x_unchanged) {
+    backend_.linear({normed, w, b, out, false, x_unchanged, normed_small, ws.split_out});
+  };
 
   // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b). Two GEMMs of the
   // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep);
@@ -892,10 +907,10 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate g
   const MatF x = xz.col_slice(0, di), z = xz.col_slice(di, di);
   const bool with_z = gate != Gate::kNone;
   if (!reuse_xz && with_z && ws.mode == Workspace::Mode::kStream) {
-    backend_.linear({normed, m.in_w, m.in_b, xz, false});
+    in_proj(m.in_w, m.in_b, xz, false);
   } else if (!reuse_xz) {
-    backend_.linear({normed, m.in_w.row_slice(0, di), m.in_b, x, false});
-    if (with_z) backend_.linear({normed, m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, false, true});
+    in_proj(m.in_w.row_slice(0, di), m.in_b, x, false);
+    if (with_z) in_proj(m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, true);
   }
 
   // [rows, di] x = silu(depthwise conv(x)), state carried between tiles

@@ -42,6 +42,7 @@ double add_rows(const float* x, const float* res, float* __restrict r, int64_t w
 // [R, W] row by row. The row buffer makes y = x and residual_out = residual_in safe.
 void add_rms_norm(const AddRmsNormParams& p) {
   check(p);
+  check_unsplit(p);
   const int64_t width = p.y.cols;
   for_each_block(p.y.rows, kRowBlock, [&](int64_t r0, int64_t r1) {
     std::vector<float> r(width);

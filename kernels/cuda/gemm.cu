@@ -22,8 +22,8 @@
 // and C feed the scan's exponentials) stay fp32-accurate in every mode: in the tensor-core
 // modes tf32x3 with x split in registers (gemm_tf32x3.cu) where that kernel takes the shape (at
 // least 512 rows, x with 16-byte rows), otherwise fp32. Products of 64 to 383 columns run fp32
-// in tf32x3 mode, unless x comes split (LinearParams::x_small: out_proj from the scan;
-// gemm_split_x).
+// in tf32x3 mode, unless x comes split (LinearParams::x_small: out_proj from the scan, in_proj
+// from the norm as [big | small | big] rows with x_repeated; gemm_split_x).
 //
 // Row-major y[M, N] = x[M, K] · w[N, K]^T is, read column-major, y^T[N, M] = w · x^T, i.e.
 // gemm(opA = T, opB = N, m = N, n = M, k = K, A = w (lda = w.ld), B = x (ldb = x.ld),
@@ -125,6 +125,12 @@ void gemm(cublasHandle_t handle, int64_t m, int64_t n, int64_t k, const void* w,
 void gemm_split_x(const LinearParams& p, cublasHandle_t handle, cudaStream_t stream, Workspace& ws) {
   const int64_t m = p.x.rows, n = p.w.rows, k = p.x.cols;
   const float* w3 = split_tf32(p.w, 2, Workspace::kGemmW, ws, stream);  // [N, 3K]
+  if (p.x_repeated) {
+    // [x | x_small | x] · [w_big | w_big | w_small]^T: the GEMM of the split-copy path in
+    // linear, on the caller's rows (the same bits when their stride is 3K).
+    gemm(handle, m, n, 3 * k, w3, 3 * k, p.x.data, p.x.ld, p.accumulate ? 1.0f : 0.0f, p.y);
+    return;
+  }
   gemm(handle, m, n, k, w3 + 2 * k, 3 * k, p.x.data, p.x.ld, p.accumulate ? 1.0f : 0.0f, p.y);
   if (p.x_small.data == p.x.data + k && p.x_small.ld == p.x.ld && p.x.ld >= 2 * k) {
     gemm(handle, m, n, 2 * k, w3, 3 * k, p.x.data, p.x.ld, 1.0f, p.y);

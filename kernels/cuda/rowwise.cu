@@ -8,6 +8,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/tf32.cuh"
 
 namespace strand::kernels::cuda {
 namespace {
@@ -38,6 +39,8 @@ struct NormArgs {
   const float* weight = nullptr;
   float eps = 0.0f;
   View residual_out, y;  // residual_out.data null when empty
+  View y_small;          // data null: y unsplit (AddRmsNormParams::y_small)
+  bool y_repeated = false;
   int64_t rows = 0, width = 0;
 };
 
@@ -71,10 +74,20 @@ __global__ void add_rms_norm_kernel(const NormArgs a) {
     const float rstd = 1.0f / sqrtf(mean_sq + a.eps);
     float* res_out = a.residual_out.data ? a.residual_out.data + row * a.residual_out.ld : nullptr;
     float* y = a.y.data + row * a.y.ld;
+    float* y_small = a.y_small.data ? a.y_small.data + row * a.y_small.ld : nullptr;
     for (int64_t c = lane; c < a.width; c += kWarp) {
       const float r = norm_input(x, res, c);
       if (res_out) res_out[c] = r;
-      y[c] = __fmul_rn(__fmul_rn(r, rstd), a.weight[c]);
+      const float v = __fmul_rn(__fmul_rn(r, rstd), a.weight[c]);
+      if (y_small) {
+        // The split the tf32x3 linear would make of y (LinearParams::x_small, x_repeated).
+        const float big = round_tf32(v);
+        y[c] = big;
+        y_small[c] = tf32_remainder(v, big);
+        if (a.y_repeated) y[2 * a.width + c] = big;
+      } else {
+        y[c] = v;
+      }
     }
   }
 }
@@ -133,6 +146,8 @@ void add_rms_norm(const AddRmsNormParams& p, cudaStream_t stream) {
   a.eps = p.eps;
   a.residual_out = p.residual_out.empty() ? View{} : dev(p.residual_out);
   a.y = dev(p.y);
+  a.y_small = p.y_small.empty() ? View{} : dev(p.y_small);
+  a.y_repeated = p.y_repeated;
   a.rows = rows;
   a.width = width;
   // [R, W]: one warp per row, kBlockThreads / 32 rows per block.

@@ -110,6 +110,7 @@ void selective_scan(const ScanParams& p) {
 // residual_in) trivially safe.
 void add_rms_norm(const AddRmsNormParams& p) {
   check(p);
+  check_unsplit(p);
   const int64_t width = p.y.cols;
   std::vector<float> r(width);
   for (int64_t i = 0; i < p.y.rows; ++i) {

@@ -299,6 +299,18 @@ TEST(CpuConv, OnePositionStepsEqualOnePass) {
   }
 }
 
+// The split norm output is for the tensor-core backend (takes_split_activations).
+TEST(CpuNorm, RefusesSplitOutput) {
+  Buffer x(4, 3), y(4, 9);
+  std::vector<float> weight(3, 1.0f);
+  AddRmsNormParams np;
+  np.x = x.cview();
+  np.weight = weight.data();
+  np.y = y.view().col_slice(0, 3);
+  np.y_small = y.view().col_slice(3, 3);
+  EXPECT_DEATH(cpu().add_rms_norm(np), "add_rms_norm: this backend does not take split activations");
+}
+
 // ---- selective_scan -------------------------------------------------------------------------
 
 // The CPU backend with the scan forced to the baseline ISA (only selective_scan is used).

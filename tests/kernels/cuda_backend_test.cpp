@@ -399,6 +399,14 @@ TEST(CudaLinear, UnchangedXReusesItsSplit) {
   EXPECT_FALSE(compare(product(dx, dw2, dy2, false), fresh).bitwise);
 }
 
+// Random x, w (scaled as weights) and y0 for a product; returns a random bias of w.rows.
+std::vector<float> fill_linear_inputs(std::mt19937& rng, Buffer& x, Buffer& w, Buffer& y0) {
+  fill_normal(rng, x);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  fill_normal(rng, y0);
+  return normal_vector(rng, w.rows);
+}
+
 // tf32x3 from an x that comes split (LinearParams::x_small, as the scan writes out_proj's input):
 // within fp32's tolerance of the CPU product of the unsplit x, with x_small's columns right
 // after x's (one GEMM of depth 2K) or elsewhere; bias, accumulate, y a column slice.
@@ -406,10 +414,7 @@ void check_split_x(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool cont
   SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " contiguous " << contiguous << " bias "
                                   << bias << " accumulate " << accumulate);
   Buffer x(m, k), w(n, k, k + 3), y0(m, n + 5), both(m, 2 * k + 4), small(m, k, k + 1);
-  fill_normal(rng, x);
-  fill_normal(rng, w, 0.0f, 0.1f);
-  fill_normal(rng, y0);
-  const std::vector<float> b = normal_vector(rng, n);
+  const std::vector<float> b = fill_linear_inputs(rng, x, w, y0);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t c = 0; c < k; ++c) {
       const float v = x.at(i, c), big = tf32(v);
@@ -445,6 +450,41 @@ TEST(CudaLinear, SplitXMatchesCpu) {
   check_split_x(rng, 7, 16, 5, false, true, false);
   check_split_x(rng, 1, 70, 33, true, false, false);
   check_split_x(rng, 300, 37, 70, true, true, true);
+}
+
+// x given as [x_big | x_small | x_big] rows (LinearParams::x_repeated, as the model's norm
+// writes in_proj's input): the bits of the tf32x3 split-copy path on the unsplit x, whose copy has
+// that layout; bias and accumulate; y a column slice.
+TEST(CudaLinear, RepeatedSplitXGivesTheSplitCopysBits) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(15);
+  Backend& tf32x3 = gpu_in(GemmPrecision::kTf32x3);
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{2049, 256, 512}, {131, 256, 1024}, {7, 33, 400}}) {
+    for (int f = 0; f < 4; ++f) {
+      const bool bias = f & 1, accumulate = f & 2;
+      SCOPED_TRACE(testing::Message() << "M " << m << " K " << k << " N " << n << " bias " << bias << " accumulate "
+                                      << accumulate);
+      Buffer x(m, k), w(n, k), y0(m, n + 3), split(m, 3 * k);
+      const std::vector<float> b = fill_linear_inputs(rng, x, w, y0);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t c = 0; c < k; ++c) {
+          const float v = x.at(i, c), big = tf32(v);
+          split.at(i, c) = split.at(i, 2 * k + c) = big;
+          split.at(i, k + c) = tf32(v - big);
+        }
+      }
+      const DeviceMat dx(x), dw(w), dsplit(split), dy(y0), dy_copy(y0);
+      const DeviceBuffer<float> db = to_device(b);
+      const float* bias_ptr = bias ? db.data() : nullptr;
+      tf32x3.linear({dx.cview(), dw.cview(), bias_ptr, dy_copy.view().col_slice(1, n), accumulate});
+      tf32x3.linear({dsplit.cview().col_slice(0, k), dw.cview(), bias_ptr, dy.view().col_slice(1, n), accumulate,
+                     false, dsplit.cview().col_slice(k, k), true});
+      tf32x3.synchronize();
+      const Buffer got = dy.download();
+      EXPECT_TRUE(compare(got, dy_copy.download()).bitwise);
+      EXPECT_TRUE(got.padding_intact());
+    }
+  }
 }
 
 // ---- conv1d_silu ------------------------------------------------------------------------------
@@ -920,6 +960,50 @@ void check_norm(std::mt19937& rng, int64_t rows, int64_t width, int variant) {
   EXPECT_TRUE(y_got.padding_intact());
   if (!y_is_x) {
     EXPECT_TRUE(compare(x_got, x0).bitwise) << "x was written";
+  }
+}
+
+// The split output (AddRmsNormParams::y_small, y_repeated: in_proj's input in tf32x3 mode): each
+// value's TF32 rounding, its rounded remainder and the rounding again, of the unsplit call's y,
+// bitwise; residual_out as the unsplit call's.
+TEST(CudaNorm, SplitOutputIsTheSplitOfY) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(41);
+  for (auto [rows, width] : {std::pair<int64_t, int64_t>{2049, 256}, {7, 33}, {1, 1}}) {
+    SCOPED_TRACE(testing::Message() << "R " << rows << " W " << width);
+    Buffer x(rows, width), res(rows, width);
+    fill_normal(rng, x);
+    fill_normal(rng, res);
+    const std::vector<float> weight = normal_vector(rng, width);
+    const DeviceMat dx(x), dres(res), dplain(Buffer(rows, width)), dsplit(Buffer(rows, 3 * width + 2));
+    const DeviceMat dres_plain(Buffer(rows, width)), dres_split(Buffer(rows, width));
+    const DeviceBuffer<float> dweight = to_device(weight);
+    AddRmsNormParams p;
+    p.x = dx.cview();
+    p.residual_in = dres.cview();
+    p.weight = dweight.data();
+    p.eps = 1e-5f;
+    p.residual_out = dres_plain.view();
+    p.y = dplain.view();
+    gpu().add_rms_norm(p);
+    p.residual_out = dres_split.view();
+    p.y = dsplit.view().col_slice(0, width);
+    p.y_small = dsplit.view().col_slice(width, width);
+    p.y_repeated = true;
+    gpu().add_rms_norm(p);
+    const Buffer plain = dplain.download(), split = dsplit.download();
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t c = 0; c < width; ++c) {
+        const float v = plain.at(i, c), big = tf32(v), small = tf32(v - big);
+        const float got[3] = {split.at(i, c), split.at(i, width + c), split.at(i, 2 * width + c)};
+        const float want[3] = {big, small, big};
+        wrong += std::memcmp(got, want, sizeof(got)) != 0;
+      }
+    }
+    EXPECT_EQ(wrong, 0);
+    EXPECT_TRUE(split.padding_intact());
+    EXPECT_TRUE(compare(dres_split.download(), dres_plain.download()).bitwise);
   }
 }
 

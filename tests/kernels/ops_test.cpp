@@ -414,6 +414,34 @@ TEST(ReferenceScan, SplitOutputRules) {
   EXPECT_DEATH(make_cpu_backend()->selective_scan(refused), "does not take split activations");
 }
 
+// The split forms' layout rules (LinearParams::x_repeated, AddRmsNormParams::y_small /
+// y_repeated), and the reference backend refuses the split norm (cpu_backend_test: the CPU's).
+TEST(ReferenceSplit, RepeatedLayoutRules) {
+  Buffer rows3(4, 9), other(4, 3), y(4, 5), x(4, 3);
+  std::vector<float> w(15), weight(3, 1.0f);
+  const ConstMatF big = rows3.cview().col_slice(0, 3), small = rows3.cview().col_slice(3, 3);
+  LinearParams lin{big, ConstMatF(w.data(), 5, 3), nullptr, y.view(), false, false, small, true};
+  check(lin);
+  lin.x_small = other.cview();
+  EXPECT_DEATH(check(lin), "linear: x_repeated without \\[x \\| x_small \\| x\\] rows");
+  lin.x_small = ConstMatF();
+  EXPECT_DEATH(check(lin), "linear: x_repeated without");
+  AddRmsNormParams np;
+  np.x = x.cview();
+  np.weight = weight.data();
+  np.y = rows3.view().col_slice(0, 3);
+  np.y_small = rows3.view().col_slice(3, 3);
+  np.y_repeated = true;
+  check(np);
+  EXPECT_DEATH(reference().add_rms_norm(np), "add_rms_norm: this backend does not take split activations");
+  np.y_small = other.view();
+  EXPECT_DEATH(check(np), "add_rms_norm: y_repeated without");
+  np.y_repeated = false;
+  check(np);
+  np.y_small = MatF(const_cast<float*>(np.x.data), 4, 3, np.x.ld);
+  EXPECT_DEATH(check(np), "add_rms_norm: y_small aliases an input");
+}
+
 TEST(ReferenceNorm, HandComputedAndDirectFormula) {
   // r = (3, 4): mean(r^2) = 12.5; y = r / sqrt(12.5) * w.
   std::vector<float> x = {1, 5}, res = {2, -1}, w = {1, 2}, y(2), res_out(2);
