@@ -154,6 +154,7 @@ void check(const AddRmsNormParams& p) {
     const ConstMatF third(p.y.data + 2 * cols, rows, cols, p.y.ld);
     for (const ConstMatF* in : {&p.x, &p.residual_in})
       STRAND_ASSERT(!overlaps(*in, third), op, ": the repeated y aliases an input");
+    STRAND_ASSERT(!overlaps(p.residual_out, third), op, ": the repeated y aliases residual_out");
   }
 }
 
