@@ -121,6 +121,14 @@ struct Backbone::Workspace {
     own_out = Buffer(backend, static_cast<size_t>(tile_rows * d));
   }
   float* out() const { return own_out.size() ? own_out.data() : split_out ? buf->y[0].data() : buf->xz.data(); }
+  // normalize()'s output [rows, d] for in_proj; with split outputs the TF32 parts of
+  // [parts | remainders | parts] rows, and normed_small the remainders (empty otherwise).
+  kernels::MatF normed(int64_t rows, int64_t d) const {
+    return kernels::MatF(buf->normed.data(), rows, d, split_out ? 3 * d : d);
+  }
+  kernels::MatF normed_small(int64_t rows, int64_t d) const {
+    return split_out ? kernels::MatF(buf->normed.data() + d, rows, d, 3 * d) : kernels::MatF();
+  }
 };
 
 // run_batch's buffers on a backend with its own memory, kept from one call to the next: a GPU
@@ -859,14 +867,9 @@ void Backbone::normalize(const HalfPlan& half, ConstMatF r_tile, Workspace& ws) 
   np.residual_in = r_tile.col_slice(half.col0, d);
   np.weight = half.norm_w;
   np.eps = config_.norm_epsilon;
-  if (ws.split_out) {
-    // [rows, 3d]: [TF32 parts | remainders | TF32 parts] (LinearParams::x_repeated)
-    np.y = MatF(ws.buf->normed.data(), r_tile.rows, d, 3 * d);
-    np.y_small = MatF(ws.buf->normed.data() + d, r_tile.rows, d, 3 * d);
-    np.y_repeated = true;
-  } else {
-    np.y = MatF(ws.buf->normed.data(), r_tile.rows, d);
-  }
+  np.y = ws.normed(r_tile.rows, d);
+  np.y_small = ws.normed_small(r_tile.rows, d);
+  np.y_repeated = ws.split_out;  // (LinearParams::x_repeated)
   backend_.add_rms_norm(np);
 }
 
@@ -893,8 +896,7 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate g
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
   const int64_t d = config_.d_model;
   // normalize()'s output, split where it wrote it split.
-  const ConstMatF normed(ws.buf->normed.data(), rows, d, ws.split_out ? 3 * d : d);
-  const ConstMatF normed_small = ws.split_out ? ConstMatF(ws.buf->normed.data() + d, rows, d, 3 * d) : ConstMatF();
+  const ConstMatF normed = ws.normed(rows, d), normed_small = ws.normed_small(rows, d);
   const auto in_proj = [&](ConstMatF w, const float* b, MatF out, bool x_unchanged) {
     backend_.linear({normed, w, b, out, false, x_unchanged, normed_small, ws.split_out});
   };

@@ -18,21 +18,6 @@
 namespace strand::kernels::cuda {
 namespace {
 
-// Plain pointers and strides for the kernels (the Mat views' methods are host code).
-struct ConvArgs {
-  const float* x = nullptr;
-  int64_t x_ld = 0;
-  const float* w = nullptr;     // [C, K]
-  const float* bias = nullptr;  // [C] or null
-  float* y = nullptr;
-  int64_t y_ld = 0;
-  int64_t rows = 0, channels = 0, len = 0;
-  int kernel = 1;
-  bool reverse = false;
-  const float* state_in = nullptr;  // [S, C, K-1] or null
-  float* state_out = nullptr;       // [S, C, K-1] or null; may equal state_in
-};
-
 // The input at processing index q of sequence s, channel c (q < 0: the carried state).
 __device__ __forceinline__ float conv_input(const ConvArgs& a, int64_t s, int64_t c, int64_t q) {
   const int64_t k1 = a.kernel - 1;
@@ -138,27 +123,6 @@ __global__ void conv_state_kernel(const ConvArgs a, int64_t seqs) {
 
 }  // namespace
 
-namespace {
-
-ConvArgs conv_args(const ConvParams& p) {
-  ConvArgs a;
-  a.x = p.x.data;
-  a.x_ld = p.x.ld;
-  a.w = p.w;
-  a.bias = p.bias;
-  a.y = p.y.data;
-  a.y_ld = p.y.ld;
-  a.rows = p.x.rows;
-  a.channels = p.x.cols;
-  a.len = p.seq_len;
-  a.kernel = p.kernel;
-  a.reverse = p.reverse;
-  a.state_in = p.state_in;
-  a.state_out = p.state_out;
-  return a;
-}
-
-}  // namespace
 
 // x, y [S * L, C]; w [C, K]; bias [C]; state [S, C, K-1]
 void conv1d_silu(const ConvParams& p, cudaStream_t stream) {

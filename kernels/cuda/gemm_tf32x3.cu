@@ -230,16 +230,6 @@ __global__ void __launch_bounds__(32 * kWarps) tf32x3_kernel(const Tf32x3Args a)
 constexpr int kConvTaps = 4;
 constexpr int kHalo = kConvTaps - 1;
 
-struct ConvFusedArgs {
-  float* xc = nullptr;  // the conv's output [M, K] (ld xc_ld), 8-byte aligned rows
-  int64_t xc_ld = 0;
-  const float* conv_w = nullptr;    // [K, 4], 16-byte aligned
-  const float* conv_b = nullptr;    // [K] (16-byte aligned) or null
-  const float* state_in = nullptr;  // [S, K, 3] or null
-  int64_t len = 0;                  // rows per sequence
-  bool reverse = false;
-};
-
 template <int kNTiles>
 struct ConvTiling {
   static constexpr int kThreads = 32 * kWarps;
@@ -254,10 +244,11 @@ struct ConvTiling {
   static constexpr size_t kSmemBytes = sizeof(float) * kStageFloats * kStages;
 };
 
-// a.x is the conv's input, c its output and other operands; y = conv(x)·w^T as tf32x3_kernel
-// (one block column: N <= kBN).
+// a.x is the conv's input (also c.x, not read here), c.y its output (8-byte aligned rows), c.w
+// [K, 4] and c.bias [K] 16-byte aligned; y = conv(x)·w^T as tf32x3_kernel (one block column:
+// N <= kBN).
 template <int kNTiles>
-__global__ void __launch_bounds__(32 * kWarps) conv_tf32x3_kernel(const Tf32x3Args a, const ConvFusedArgs c) {
+__global__ void __launch_bounds__(32 * kWarps) conv_tf32x3_kernel(const Tf32x3Args a, const ConvArgs c) {
   using T = ConvTiling<kNTiles>;
   extern __shared__ float4 smem4[];
   float* const smem = reinterpret_cast<float*>(smem4);
@@ -294,11 +285,11 @@ __global__ void __launch_bounds__(32 * kWarps) conv_tf32x3_kernel(const Tf32x3Ar
     for (int f = tid; f < kBK + kBK / 4; f += T::kThreads) {
       if (f < kBK) {
         const bool ok = k0 + f < a.k;
-        copy16(sc + 4 * f, ok ? c.conv_w + int64_t(k0 + f) * kConvTaps : c.conv_w, ok ? 16 : 0);
+        copy16(sc + 4 * f, ok ? c.w + int64_t(k0 + f) * kConvTaps : c.w, ok ? 16 : 0);
       } else {
         const int col = 4 * (f - kBK);
-        const bool ok = c.conv_b && k0 + col < a.k;
-        copy16(sc + kBK * kConvTaps + col, ok ? c.conv_b + k0 + col : c.conv_w, ok ? 16 : 0);
+        const bool ok = c.bias && k0 + col < a.k;
+        copy16(sc + kBK * kConvTaps + col, ok ? c.bias + k0 + col : c.w, ok ? 16 : 0);
       }
     }
     commit();
@@ -356,7 +347,7 @@ __global__ void __launch_bounds__(32 * kWarps) conv_tf32x3_kernel(const Tf32x3Ar
         v[2 + h] = conv_silu(acc1);
         const int64_t row = row0 + 16 * warp + i;
         if (row < a.m && k0 + col < a.k)
-          *reinterpret_cast<float2*>(c.xc + row * c.xc_ld + k0 + col) = make_float2(v[h], v[2 + h]);
+          *reinterpret_cast<float2*>(c.y + row * c.y_ld + k0 + col) = make_float2(v[h], v[2 + h]);
       }
       uint32_t xb[1][4], xs[1][4];
 #pragma unroll
@@ -437,7 +428,7 @@ Tf32x3Args split_args(const LinearParams& p, cudaStream_t stream, Workspace& ws)
 }
 
 template <int kNTiles>
-void launch_conv(const Tf32x3Args& a, const ConvFusedArgs& c, cudaStream_t stream) {
+void launch_conv(const Tf32x3Args& a, const ConvArgs& c, cudaStream_t stream) {
   using T = ConvTiling<kNTiles>;
   const auto kernel = conv_tf32x3_kernel<kNTiles>;
   STRAND_CUDA_CHECK(
@@ -489,14 +480,7 @@ void conv1d_silu_linear(const ConvParams& conv, const LinearParams& lin, GemmPre
                 "conv1d_silu_linear (cuda): shape or alignment not supported");
   ws.split_x = {};  // as every linear call: kGemmX holds no split of a view this call wrote
   const Tf32x3Args a = split_args({conv.x, lin.w, lin.bias, lin.y, lin.accumulate}, stream, ws);
-  ConvFusedArgs c;
-  c.xc = conv.y.data;
-  c.xc_ld = conv.y.ld;
-  c.conv_w = conv.w;
-  c.conv_b = conv.bias;
-  c.state_in = conv.state_in;
-  c.len = conv.seq_len;
-  c.reverse = conv.reverse;
+  const ConvArgs c = conv_args(conv);
   const int n = a.n;
   if (n <= 16)
     launch_conv<2>(a, c, stream);
