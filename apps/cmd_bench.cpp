@@ -49,7 +49,8 @@ Command register_bench(CLI::App& parent, const Invocation& /*invocation*/) {
                   "rows per tile of the exact pass, 256 or more: fewer hold less memory (down to about 2 x "
                   "sqrt(length), where the per-tile checkpoints take over), at the cost of more launches and a "
                   "longer checkpoint sweep; a record shorter than a tile is one tile (default: 0, the backend's "
-                  "choice: on a GPU a record of up to 262,144 is one tile, longer ones take 262,144-row tiles; "
+                  "choice: on a GPU a record of up to 393,216 is one tile, longer ones the fewest tiles of at most "
+                  "that, evened out; "
                   "on the CPU 1,024 to 8,192 by thread count)")
       ->type_name("N");
   cmd->add_option_function<std::string>(

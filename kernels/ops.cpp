@@ -129,6 +129,13 @@ void check(const ScanParams& p) {
     }
   }
   STRAND_ASSERT(!p.y.empty() || (p.y_add.empty() && p.y_small.empty()), op, ": y_add or y_small without y");
+  if (!p.dt_scratch.empty()) {
+    check_shape(op, "dt_scratch", p.dt_scratch, rows, d);
+    for (const ConstMatF* v : {&p.u, &p.delta, &p.dt_in, &p.dt_w, &p.A, &p.B, &p.C, &p.z, &p.y_add})
+      STRAND_ASSERT(!overlaps(*v, p.dt_scratch), op, ": dt_scratch aliases an input");
+    for (const ConstMatF v : {ConstMatF(p.y), ConstMatF(p.y_small)})
+      STRAND_ASSERT(!overlaps(v, p.dt_scratch), op, ": dt_scratch aliases an output");
+  }
   check_sequences(op, rows, p.seq_len);
 }
 

@@ -105,6 +105,10 @@ struct ScanParams {
   float* chunk_states_out = nullptr;
   const float* chunk_states_in = nullptr;
   size_t chunk_state_floats = 0;
+  // Memory the caller lends for the call's duration (dead there, overlapping no other view), for
+  // a backend that keeps each position's dt between passes (CUDA, chunked calls with y) to use
+  // instead of its own scratch; empty: its own. Its values afterwards are unspecified.
+  MatF dt_scratch{};                  // [S * L, D] or empty
 };
 
 // Fused residual add + RMSNorm, row by row:

@@ -89,6 +89,9 @@ struct Backbone::Workspace {
   int64_t seq_len = 0;
 
   bool split_out = false;
+  // The tile's x must be the checkpoint sweep's bits (its right-to-left scan reads the chunk
+  // states the sweep found from them): in_proj then computes x alone, as the sweep did.
+  bool x_as_swept = false;
 
   // shared: another half's TileRows to use (this one then keeps its own O), or null.
   Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output, bool split,
@@ -806,6 +809,8 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
 
   normalize(half, r.row_slice(t0, rows), ws);
   const MatF normed(ws.buf->normed.data(), rows, d);
+  ws.x_as_swept = tile > 0 && ws.mode == Workspace::Mode::kRecord &&
+                  std::find(half.reverse, half.reverse + half.passes, true) != half.reverse + half.passes;
 
   // With the outputs summed before out_proj, the second direction's scan adds onto y[0].
   MatF y[2];
@@ -829,8 +834,10 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
     // Two directions sharing z and summed before out_proj: silu(z) gates the sum once.
     const bool gate_sum = half.passes == 2 && half.shared_in_proj && half.summed_out_proj;
     const Gate gate = !gate_sum ? Gate::kOwn : m == 0 ? Gate::kLater : Gate::kSum;
+    // normed is dead once the last in_proj that reads it ran.
+    const bool normed_dead = m == half.passes - 1 || half.shared_in_proj;
     run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, gate, rows, ws, conv_state, scan_state,
-              y[m], onto_first, chunks, ws.split_out && m == half.passes - 1);
+              y[m], onto_first, chunks, ws.split_out && m == half.passes - 1, normed_dead);
   }
 
   // [rows, d] = y · out_w^T (+ out_b), the two directions combined by the strategy. Between
@@ -892,7 +899,7 @@ kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64
 
 void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate gate, int64_t rows, Workspace& ws,
                          float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks,
-                         bool split_out) {
+                         bool split_out, bool normed_dead) {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
   const int64_t d = config_.d_model;
   // normalize()'s output, split where it wrote it split.
@@ -901,14 +908,14 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate g
     backend_.linear({normed, w, b, out, false, x_unchanged, normed_small, ws.split_out});
   };
 
-  // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b). Two GEMMs of the
-  // same shape, so x is bitwise the same whether or not z is wanted (the checkpoint sweep);
-  // a decoding stream, which has no checkpoint sweep, runs them as one [rows, 2 di] GEMM (on the
-  // CPU the same bits: every output is its own dot product), one call less per layer and step.
+  // [rows, di] x = normed · in_w[:di]^T, z = normed · in_w[di:]^T (+ in_b): one [rows, 2 di]
+  // GEMM (normed read once), but two of the same shape where x must be the checkpoint sweep's
+  // bits, which computed x alone (on the CPU the same bits either way: every output is its own
+  // dot product).
   const MatF xz(ws.buf->xz.data(), rows, 2 * di);
   const MatF x = xz.col_slice(0, di), z = xz.col_slice(di, di);
   const bool with_z = gate != Gate::kNone;
-  if (!reuse_xz && with_z && ws.mode == Workspace::Mode::kStream) {
+  if (!reuse_xz && with_z && !ws.x_as_swept) {
     in_proj(m.in_w, m.in_b, xz, false);
   } else if (!reuse_xz) {
     in_proj(m.in_w.row_slice(0, di), m.in_b, x, false);
@@ -952,6 +959,9 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate g
   sp.chunk_states_out = chunks.store;
   sp.chunk_states_in = chunks.read;
   sp.chunk_state_floats = chunks.floats;
+  // The split norm's rows (3 d wide) hold the dt the GPU scan keeps between its passes: 2 KB a
+  // row less scratch for the 131k model, so longer tiles fit the same memory.
+  if (normed_dead && ws.split_out && 3 * d >= di) sp.dt_scratch = MatF(ws.buf->normed.data(), rows, di, 3 * d);
   backend_.selective_scan(sp);
 }
 

@@ -259,9 +259,10 @@ class Backbone {
   // gates the sum: ScanParams::gate_sum), or the sum of this output and y.
   enum class Gate { kNone, kOwn, kLater, kSum };
   // split_out: y (and with accumulate y_add = y) is written split into xz (Workspace).
+  // normed_dead: no later in_proj reads normalize()'s output, so the scan may use it as scratch.
   void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate gate, int64_t rows, Workspace& ws,
                  float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks,
-                 bool split_out = false);
+                 bool split_out = false, bool normed_dead = false);
   // The scan's inputs as run_mixer passes them for a tile of `rows` (no z, y, state or chunk states).
   kernels::ScanParams mixer_scan(const MixerView& m, bool reverse, int64_t rows, const Workspace& ws) const;
   void finish_tile(const LayerPlan& layer, kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);

@@ -226,14 +226,18 @@ class CudaBackend final : public Backend {
   // ---- scheduling -------------------------------------------------------------------------
   bool concurrent_calls() const override { return false; }
   // The chunked scan fills the GPU from a few thousand rows on. Batches of windows go in groups
-  // of 65,536 rows. A record runs as one tile up to 262,144 rows (no checkpoint sweep), longer
-  // ones in 262,144-row tiles: the device workspace (tile matrices, which a PS model's halves
-  // share, plus the GEMM and scan scratch) takes ~16 KB per row, ~4.2 GB. H100, Caduceus-PS
-  // 131k shape, tf32x3, hidden states left on the GPU: 131 kb in 0.150 s (2.4 GB) against
-  // 0.177 s (1.4 GB) in two tiles and 0.201 s (0.86 GB) in four; 1 Mb in 1.31 s (6.4 GB)
-  // against 1.38 s (4.1 GB) in 131,072-row tiles.
+  // of 65,536 rows. A record runs as one tile up to 393,216 rows (no checkpoint sweep), longer
+  // ones in the fewest tiles of at most that, evened out (1 Mb: three of 333,334 rows): the
+  // device workspace (tile matrices, which a PS model's halves share, plus the GEMM and scan
+  // scratch) takes ~14 KB per row in tf32x3, ~5.3 GB; each tile fewer saves its checkpoint
+  // sweep. H100, Caduceus-PS 131k shape, tf32x3, hidden states left on the GPU: 1 Mb in
+  // 1.151 s (7.2 GB before pass 1's dt moved into the norm's rows) in 349,526-row tiles against
+  // 1.181 s (6.0 GB) in 262,144-row tiles and 1.245 s (4.0 GB) in 131,072-row tiles; 131 kb in
+  // 0.150 s (2.4 GB) against 0.177 s (1.4 GB) in two tiles and 0.201 s (0.86 GB) in four.
   int64_t default_tile_rows(int64_t record_len) const override {
-    return record_len > kTileRows ? kLongTileRows : kTileRows;
+    if (record_len <= kTileRows) return kTileRows;
+    const int64_t tiles = (record_len + kLongTileRows - 1) / kLongTileRows;
+    return (record_len + tiles - 1) / tiles;
   }
 
  private:
@@ -275,7 +279,7 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas_ = nullptr;
   // 32 MiB: NVIDIA's recommendation for Hopper (cuBLAS documentation, cublasSetWorkspace).
   static constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
-  static constexpr int64_t kTileRows = 65536, kLongTileRows = 262144;
+  static constexpr int64_t kTileRows = 65536, kLongTileRows = 393216;
   void* cublas_workspace_ = nullptr;
   std::unique_ptr<cuda::Workspace> workspace_;
   std::unique_ptr<cuda::GraphRecorder> recorder_;  // after workspace_, whose generation it reads

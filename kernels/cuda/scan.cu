@@ -81,7 +81,8 @@ struct ScanArgs {
   const float* u = nullptr;
   const float* delta = nullptr;       // null: fused dt_proj
   bool dt_final = false;              // delta is dt itself (pass 1's output): no bias, no softplus
-  float* dt_out = nullptr;            // pass 1: dt of every position, [S * L, D] (ld D), or null
+  float* dt_out = nullptr;            // pass 1: dt of every position, [S * L, D] (ld dt_out_ld), or null
+  int64_t dt_out_ld = 0;
   const float* dt_in = nullptr;
   const float* dt_w = nullptr;
   const float* delta_bias = nullptr;  // [D] or null
@@ -360,10 +361,10 @@ __global__ void __launch_bounds__(kThreads) chunk_pass(const ScanArgs a) {
 
   float* y_p = kOutput && a.y ? a.y + a.row_of(s, q_begin) * a.y_ld + d : nullptr;
   float* y_small_p = kOutput && a.y_small ? a.y_small + a.row_of(s, q_begin) * a.y_small_ld + d : nullptr;
-  float* dt_p = !kOutput && a.dt_out ? a.dt_out + a.row_of(s, q_begin) * a.dim + d : nullptr;
+  float* dt_p = !kOutput && a.dt_out ? a.dt_out + a.row_of(s, q_begin) * a.dt_out_ld + d : nullptr;
   // Per-position invariants, held in registers (read from the parameters, they were tested
   // again at every position).
-  const int64_t y_step = dir * a.y_ld, y_small_step = dir * a.y_small_ld, dt_step = dir * a.dim;
+  const int64_t y_step = dir * a.y_ld, y_small_step = dir * a.y_small_ld, dt_step = dir * a.dt_out_ld;
   const bool gate = kOutput && a.z;
   if (q_begin < q_end) stage(q_begin, 0);
   for (int64_t q0 = q_begin, round = 0; q0 < q_end; q0 += kSub, ++round) {
@@ -692,9 +693,13 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
                       : static_cast<float*>(ws.scratch(Workspace::kScanChunkStart, states * a.nstate * sizeof(float)));
   a.h_keep = a.chunk_states_out ? a.chunk_states_out + states * a.nstate : nullptr;
   a.chunk_dt = static_cast<float*>(ws.scratch(Workspace::kScanChunkDt, states * sizeof(float)));
-  if (a.y)
+  if (!a.y) {
+    a.dt_out = nullptr;  // a state-only call keeps no dt
+  } else if (!a.dt_out) {
     a.dt_out = static_cast<float*>(
         ws.scratch(Workspace::kScanDt, static_cast<size_t>(seqs * a.len * a.dim) * sizeof(float)));
+    a.dt_out_ld = a.dim;
+  }
 
   launch_chunk_pass<kN, kR, false>(a, seqs, stream);
   const int64_t total_states = seqs * a.dim * a.nstate;
@@ -706,7 +711,7 @@ void run(ScanArgs a, int64_t seqs, cudaStream_t stream, Workspace& ws) {
   ScanArgs out = a;
   out.start = a.chunk_start;
   out.delta = a.dt_out;
-  out.delta_ld = a.dim;
+  out.delta_ld = a.dt_out_ld;
   out.dt_final = true;
   out.rank = out.rank_pad = 0;
   launch_chunk_pass<kN, 0, true>(out, seqs, stream);
@@ -772,6 +777,8 @@ ScanArgs make_args(const ScanParams& p) {
   a.chunk_states_in = p.chunk_states_in;
   a.chunk_states_out = p.chunk_states_out;
   a.chunk_state_floats = p.chunk_state_floats;
+  a.dt_out = p.dt_scratch.data;  // pass 1's dt goes there (else into the workspace's scratch)
+  a.dt_out_ld = p.dt_scratch.ld;
   a.rank_pad = (a.rank + 3) / 4 * 4;
   return a;
 }

@@ -148,8 +148,10 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   EXPECT_TRUE(gpu_in(GemmPrecision::kTf32x3).takes_split_activations());
   EXPECT_FALSE(gpu_in(GemmPrecision::kTf32).takes_split_activations());
   EXPECT_EQ(be.default_tile_rows(65536), 65536);
-  EXPECT_EQ(be.default_tile_rows(131072), 262144);  // one tile
-  EXPECT_EQ(be.default_tile_rows(1000000), 262144);
+  EXPECT_EQ(be.default_tile_rows(131072), 131072);  // one tile
+  EXPECT_EQ(be.default_tile_rows(393216), 393216);
+  EXPECT_EQ(be.default_tile_rows(393217), 196609);  // the fewest tiles of at most 393,216, evened out
+  EXPECT_EQ(be.default_tile_rows(1000000), 333334);
   EXPECT_EQ(be.allocate(0), nullptr);
   be.deallocate(nullptr);
 
@@ -772,6 +774,22 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
   EXPECT_TRUE(got.padding_intact());
 
   check_split_output(data, dev, q, y0, got, h_got);
+
+  // dt kept between the passes in memory the caller lends (a column slice of a wider matrix, as
+  // the model lends the split norm's rows): the same y and h_out, bitwise.
+  {
+    const DeviceMat dy_lent(y0);
+    DeviceBuffer<float> dh_lent = to_device(std::vector<float>(data.h_in.size(), -1.0f));
+    const Buffer lent0(seqs * len, 3 * dim + 4, aligned ? ScanData::round4(3 * dim + 4) : 3 * dim + 4);
+    const DeviceMat lent(lent0);
+    ScanParams l = q;
+    l.y = dy_lent.view().col_slice(0, dim);
+    l.h_out = dh_lent.data();
+    l.dt_scratch = lent.view().col_slice(aligned ? 4 : 1, dim);
+    gpu().selective_scan(l);
+    EXPECT_TRUE(compare(dy_lent.download(), got).bitwise) << "dt in lent memory changed y";
+    EXPECT_TRUE(compare(to_host(dh_lent), h_got).bitwise) << "dt in lent memory changed h_out";
+  }
 
   // State only (y empty): the same h_out, bitwise, and y untouched.
   const Buffer untouched(seqs * len, dim);

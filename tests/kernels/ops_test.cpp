@@ -376,6 +376,29 @@ TEST(ReferenceScan, RejectsDeltaWithDtProjAndAccumulateWithoutY) {
   EXPECT_DEATH(reference().selective_scan(no_z), "selective_scan: gate_sum without accumulate and z");
 }
 
+// dt_scratch: memory of y's shape that no other view of the call touches; a backend that keeps
+// no dt (the reference) runs the same with it.
+TEST(ReferenceScan, DtScratchRules) {
+  std::mt19937 rng(9);
+  const test::ScanData data(rng, 1, 4, 3, 2, 0.0f, 2);
+  Buffer y(4, 3), plain(4, 3), lent(4, 8);
+  const auto params = [&](MatF out) { return data.params(out, false, true, false, false, true); };
+  reference().selective_scan(params(plain.view()));
+  ScanParams p = params(y.view());
+  p.dt_scratch = lent.view().col_slice(4, 3);
+  reference().selective_scan(p);
+  EXPECT_TRUE(compare(y, plain).bitwise);
+  ScanParams shape = params(y.view());
+  shape.dt_scratch = lent.view().col_slice(0, 2);
+  EXPECT_DEATH(check(shape), "selective_scan: dt_scratch is \\[4, 2\\], expected \\[4, 3\\]");
+  ScanParams over_u = params(y.view());
+  over_u.dt_scratch = MatF(const_cast<float*>(over_u.u.data), 4, 3, over_u.u.ld);
+  EXPECT_DEATH(check(over_u), "selective_scan: dt_scratch aliases an input");
+  ScanParams over_y = params(y.view());
+  over_y.dt_scratch = y.view();
+  EXPECT_DEATH(check(over_y), "selective_scan: dt_scratch aliases an output");
+}
+
 // The split output's rules (ScanParams::y_small / y_add), checked for every backend; the CPU
 // backends refuse the fields themselves.
 TEST(ReferenceScan, SplitOutputRules) {

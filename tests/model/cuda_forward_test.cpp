@@ -170,11 +170,12 @@ TEST(CudaForward, KeptChunkStatesGiveTheSameBits) {
     EXPECT_EQ(kept.kept_reads, 2 * 2 * weights.config.n_layer) << kernels::to_string(precision);
     EXPECT_TRUE(got == want) << kernels::to_string(precision) << ": kept chunk states changed the hidden states";
     // tf32x3: the last scan of each half and tile writes y split, and out_proj reads it so
-    // (three tiles, 16 layers, two halves); so does in_proj the norm's split output (x and z in
-    // the final sweep, x alone in the checkpoint sweep's two tiles); fp32: never.
+    // (three tiles, 16 layers, two halves); so does in_proj the norm's split output (the final
+    // sweep: x and z in one product in the first tile, apart in the two swept ones, as the
+    // checkpoint sweep computed x alone there); fp32: never.
     const bool tf32x3 = precision == GemmPrecision::kTf32x3;
     const int split = tf32x3 ? 3 * 2 * weights.config.n_layer : 0;
-    const int split_in_proj = tf32x3 ? (3 * 2 + 2) * 2 * weights.config.n_layer : 0;
+    const int split_in_proj = tf32x3 ? (1 + 2 * 2 + 2) * 2 * weights.config.n_layer : 0;
     EXPECT_EQ(kept.split_scans, split) << kernels::to_string(precision);
     EXPECT_EQ(kept.split_products, split + split_in_proj) << kernels::to_string(precision);
     // Every mixer's conv and x_proj (the final sweep's alone: three tiles, 16 layers, two halves,
