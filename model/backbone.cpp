@@ -809,8 +809,6 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
 
   normalize(half, r.row_slice(t0, rows), ws);
   const MatF normed(ws.buf->normed.data(), rows, d);
-  ws.x_as_swept = tile > 0 && ws.mode == Workspace::Mode::kRecord &&
-                  std::find(half.reverse, half.reverse + half.passes, true) != half.reverse + half.passes;
 
   // With the outputs summed before out_proj, the second direction's scan adds onto y[0].
   MatF y[2];
@@ -831,6 +829,11 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
                                              : Workspace::KeptChunks();
       if (kept.floats) chunks = {nullptr, ws.scan_chunks.data() + kept.at, kept.floats};
     }
+    // The checkpoint sweep computed this mixer's x (a right-to-left one's, or the shared one a
+    // later right-to-left mixer reads) on every tile but the first: computed alone again there,
+    // whether or not the sweep kept chunk states, so that keeping them never changes the bits.
+    const bool feeds_reverse = half.reverse[m] || (half.shared_in_proj && m + 1 < half.passes && half.reverse[m + 1]);
+    ws.x_as_swept = tile > 0 && ws.mode == Workspace::Mode::kRecord && feeds_reverse;
     // Two directions sharing z and summed before out_proj: silu(z) gates the sum once.
     const bool gate_sum = half.passes == 2 && half.shared_in_proj && half.summed_out_proj;
     const Gate gate = !gate_sum ? Gate::kOwn : m == 0 ? Gate::kLater : Gate::kSum;

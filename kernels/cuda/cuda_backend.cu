@@ -229,11 +229,12 @@ class CudaBackend final : public Backend {
   // of 65,536 rows. A record runs as one tile up to 393,216 rows (no checkpoint sweep), longer
   // ones in the fewest tiles of at most that, evened out (1 Mb: three of 333,334 rows): the
   // device workspace (tile matrices, which a PS model's halves share, plus the GEMM and scan
-  // scratch) takes ~14 KB per row in tf32x3, ~5.3 GB; each tile fewer saves its checkpoint
-  // sweep. H100, Caduceus-PS 131k shape, tf32x3, hidden states left on the GPU: 1 Mb in
-  // 1.151 s (7.2 GB before pass 1's dt moved into the norm's rows) in 349,526-row tiles against
-  // 1.181 s (6.0 GB) in 262,144-row tiles and 1.245 s (4.0 GB) in 131,072-row tiles; 131 kb in
-  // 0.150 s (2.4 GB) against 0.177 s (1.4 GB) in two tiles and 0.201 s (0.86 GB) in four.
+  // scratch) takes ~14 KB per row, ~5.3 GB; each tile fewer saves its checkpoint sweep. H100,
+  // Caduceus-PS 131k shape, tf32x3, hidden states left on the GPU: 1 Mb in 1.149 s (6.35 GB) in
+  // three 333,334-row tiles against 1.176 s (5.95 GB) in four of 262,144 rows before, in one
+  // call (and 1.245 s, 4.0 GB, in eight of 131,072 in an earlier one, with the scan's dt in its
+  // own scratch); 131 kb in one tile 0.136 s (2.0 GB) against 0.182 s (0.92 GB) in three and
+  // 0.186 s (0.79 GB) in four.
   int64_t default_tile_rows(int64_t record_len) const override {
     if (record_len <= kTileRows) return kTileRows;
     const int64_t tiles = (record_len + kLongTileRows - 1) / kLongTileRows;

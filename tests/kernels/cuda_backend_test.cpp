@@ -789,6 +789,19 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
     gpu().selective_scan(l);
     EXPECT_TRUE(compare(dy_lent.download(), got).bitwise) << "dt in lent memory changed y";
     EXPECT_TRUE(compare(to_host(dh_lent), h_got).bitwise) << "dt in lent memory changed h_out";
+    // A chunked call keeps its dt there (dt > 0: softplus), and only there.
+    const Buffer lent_after = lent.download();
+    const int64_t c0 = aligned ? 4 : 1;
+    EXPECT_TRUE(lent_after.padding_intact());
+    int64_t outside = 0, inside = 0;
+    for (int64_t i = 0; i < lent_after.rows; ++i) {
+      for (int64_t c = 0; c < lent_after.cols; ++c) {
+        const bool in = c >= c0 && c < c0 + dim;
+        (in ? inside : outside) += lent_after.at(i, c) != 0.0f;
+      }
+    }
+    EXPECT_EQ(outside, 0) << "the scan wrote outside the lent columns";
+    if (gpu().scan_chunk_state_floats(q) > 0) EXPECT_EQ(inside, lent_after.rows * dim) << "dt not kept in the lent memory";
   }
 
   // State only (y empty): the same h_out, bitwise, and y untouched.

@@ -103,11 +103,14 @@ class ChunkStatesProbe final : public kernels::Backend {
   ChunkStatesProbe(kernels::Backend& inner, bool keep) : inner_(inner), keep_(keep) {}
   int kept_reads = 0;
   int split_scans = 0, split_products = 0;  // calls with y_small / x_small
+  int lent_scans = 0;                       // calls with dt_scratch
+  int joint_in_proj = 0;                    // x and z in one product ([rows, 2 d_inner])
   int conv_pairs = 0, fused_pairs = 0;      // conv1d_silu_linear calls, and those made in one pass
 
   std::string name() const override { return inner_.name(); }
   void linear(const kernels::LinearParams& p) override {
     split_products += !p.x_small.empty();
+    joint_in_proj += p.y.cols == 4 * p.x.cols;  // [rows, 2 d_inner] from [rows, d_model] (expand 2)
     inner_.linear(p);
   }
   void conv1d_silu(const kernels::ConvParams& p) override { inner_.conv1d_silu(p); }
@@ -122,6 +125,7 @@ class ChunkStatesProbe final : public kernels::Backend {
   void selective_scan(const kernels::ScanParams& p) override {
     kept_reads += p.chunk_states_in != nullptr;
     split_scans += !p.y_small.empty();
+    lent_scans += !p.dt_scratch.empty();
     inner_.selective_scan(p);
   }
   size_t scan_chunk_state_floats(const kernels::ScanParams& p) const override {
@@ -178,6 +182,11 @@ TEST(CudaForward, KeptChunkStatesGiveTheSameBits) {
     const int split_in_proj = tf32x3 ? (1 + 2 * 2 + 2) * 2 * weights.config.n_layer : 0;
     EXPECT_EQ(kept.split_scans, split) << kernels::to_string(precision);
     EXPECT_EQ(kept.split_products, split + split_in_proj) << kernels::to_string(precision);
+    // x and z in one product in the first tile only (both precisions); the split norm's rows
+    // lent to every scan of the final sweep (both directions: the tied in_proj has run), in
+    // tf32x3 only (fp32's norm rows are too narrow).
+    EXPECT_EQ(kept.joint_in_proj, 2 * weights.config.n_layer) << kernels::to_string(precision);
+    EXPECT_EQ(kept.lent_scans, tf32x3 ? 3 * 2 * 2 * weights.config.n_layer : 0) << kernels::to_string(precision);
     // Every mixer's conv and x_proj (the final sweep's alone: three tiles, 16 layers, two halves,
     // two directions) in one pass in tf32x3; never in fp32.
     EXPECT_GE(kept.conv_pairs, 3 * 2 * 2 * weights.config.n_layer);
