@@ -51,6 +51,14 @@ void check_sequences(const char* op, int64_t rows, int64_t seq_len) {
                 seq_len);
 }
 
+// Whether big and small are the first two column blocks of [big | small | big] rows (the
+// tf32x3 GEMM's split layout: LinearParams::x_repeated, AddRmsNormParams::y_repeated).
+template <typename T>
+bool repeated_split_rows(const Mat<T>& big, const Mat<T>& small) {
+  const int64_t k = big.cols;
+  return !small.empty() && small.data == big.data + k && small.ld == big.ld && big.ld >= 3 * k;
+}
+
 }  // namespace
 
 void check(const LinearParams& p) {
@@ -65,8 +73,7 @@ void check(const LinearParams& p) {
   }
   if (p.x_repeated) {
     const int64_t k = p.x.cols;
-    STRAND_ASSERT(!p.x_small.empty() && p.x_small.data == p.x.data + k && p.x_small.ld == p.x.ld && p.x.ld >= 3 * k,
-                  "linear: x_repeated without [x | x_small | x] rows");
+    STRAND_ASSERT(repeated_split_rows(p.x, p.x_small), "linear: x_repeated without [x | x_small | x] rows");
     STRAND_ASSERT(!overlaps(ConstMatF(p.x.data, p.x.rows, 3 * k, p.x.ld), p.y), "linear: y aliases x");
   }
 }
@@ -155,9 +162,7 @@ void check(const AddRmsNormParams& p) {
     STRAND_ASSERT(!overlaps(p.y_small, p.y) && !overlaps(p.y_small, p.residual_out), op, ": y_small aliases an output");
   }
   if (p.y_repeated) {
-    STRAND_ASSERT(!p.y_small.empty() && p.y_small.data == p.y.data + cols && p.y_small.ld == p.y.ld &&
-                      p.y.ld >= 3 * cols,
-                  op, ": y_repeated without [y | y_small | y] rows");
+    STRAND_ASSERT(repeated_split_rows(p.y, p.y_small), op, ": y_repeated without [y | y_small | y] rows");
     const ConstMatF third(p.y.data + 2 * cols, rows, cols, p.y.ld);
     for (const ConstMatF* in : {&p.x, &p.residual_in})
       STRAND_ASSERT(!overlaps(*in, third), op, ": the repeated y aliases an input");

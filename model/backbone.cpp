@@ -89,9 +89,6 @@ struct Backbone::Workspace {
   int64_t seq_len = 0;
 
   bool split_out = false;
-  // The tile's x must be the checkpoint sweep's bits (its right-to-left scan reads the chunk
-  // states the sweep found from them): in_proj then computes x alone, as the sweep did.
-  bool x_as_swept = false;
 
   // shared: another half's TileRows to use (this one then keeps its own O), or null.
   Workspace(kernels::Backend& backend, int64_t tile_rows, const ModelConfig& c, bool second_output, bool split,
@@ -794,7 +791,7 @@ void Backbone::record_checkpoints(const HalfPlan& half, ConstMatF r, Workspace& 
       normalize(half, r.row_slice(t0, rows), ws);
       // Only the state matters here: no z gate, no output.
       const Workspace::KeptChunks kept_here = ws.kept_chunks[static_cast<size_t>(tile)];
-      run_mixer(half.mixer[m], true, false, Gate::kNone, rows, ws, conv_state, scan_state, MatF(), false,
+      run_mixer(half.mixer[m], true, InProj::kApart, Gate::kNone, rows, ws, conv_state, scan_state, MatF(), false,
                 {kept_here.floats ? chunks + kept_here.at : nullptr, nullptr, kept_here.floats});
     }
   }
@@ -833,13 +830,15 @@ void Backbone::run_tile(const HalfPlan& half, MatF r, int64_t tile, int64_t tile
     // later right-to-left mixer reads) on every tile but the first: computed alone again there,
     // whether or not the sweep kept chunk states, so that keeping them never changes the bits.
     const bool feeds_reverse = half.reverse[m] || (half.shared_in_proj && m + 1 < half.passes && half.reverse[m + 1]);
-    ws.x_as_swept = tile > 0 && ws.mode == Workspace::Mode::kRecord && feeds_reverse;
+    const InProj in = m > 0 && half.shared_in_proj ? InProj::kReuse
+                      : tile > 0 && ws.mode == Workspace::Mode::kRecord && feeds_reverse ? InProj::kApart
+                                                                                           : InProj::kTogether;
     // Two directions sharing z and summed before out_proj: silu(z) gates the sum once.
     const bool gate_sum = half.passes == 2 && half.shared_in_proj && half.summed_out_proj;
     const Gate gate = !gate_sum ? Gate::kOwn : m == 0 ? Gate::kLater : Gate::kSum;
     // normed is dead once the last in_proj that reads it ran.
     const bool normed_dead = m == half.passes - 1 || half.shared_in_proj;
-    run_mixer(half.mixer[m], half.reverse[m], m > 0 && half.shared_in_proj, gate, rows, ws, conv_state, scan_state,
+    run_mixer(half.mixer[m], half.reverse[m], in, gate, rows, ws, conv_state, scan_state,
               y[m], onto_first, chunks, ws.split_out && m == half.passes - 1, normed_dead);
   }
 
@@ -900,7 +899,7 @@ kernels::ScanParams Backbone::mixer_scan(const MixerView& m, bool reverse, int64
   return sp;
 }
 
-void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate gate, int64_t rows, Workspace& ws,
+void Backbone::run_mixer(const MixerView& m, bool reverse, InProj in, Gate gate, int64_t rows, Workspace& ws,
                          float* conv_state, float* scan_state, MatF y, bool accumulate, ScanChunks chunks,
                          bool split_out, bool normed_dead) {
   const int64_t di = config_.mixer.d_inner(), n = config_.mixer.d_state, rank = config_.mixer.dt_rank;
@@ -918,9 +917,9 @@ void Backbone::run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate g
   const MatF xz(ws.buf->xz.data(), rows, 2 * di);
   const MatF x = xz.col_slice(0, di), z = xz.col_slice(di, di);
   const bool with_z = gate != Gate::kNone;
-  if (!reuse_xz && with_z && !ws.x_as_swept) {
+  if (in == InProj::kTogether && with_z) {
     in_proj(m.in_w, m.in_b, xz, false);
-  } else if (!reuse_xz) {
+  } else if (in != InProj::kReuse) {
     in_proj(m.in_w.row_slice(0, di), m.in_b, x, false);
     if (with_z) in_proj(m.in_w.row_slice(di, di), m.in_b ? m.in_b + di : nullptr, z, true);
   }

@@ -258,9 +258,13 @@ class Backbone {
   // its own output, z computed but the output left ungated (the next direction shares z and
   // gates the sum: ScanParams::gate_sum), or the sum of this output and y.
   enum class Gate { kNone, kOwn, kLater, kSum };
+  // How a mixer's in_proj runs: not at all (the previous direction's x and z, tied weights), x and
+  // z as one [rows, 2 d_inner] GEMM, or x alone and then z (where x must be the checkpoint
+  // sweep's bits, which computed x alone; the sweep itself wants no z).
+  enum class InProj { kReuse, kTogether, kApart };
   // split_out: y (and with accumulate y_add = y) is written split into xz (Workspace).
   // normed_dead: no later in_proj reads normalize()'s output, so the scan may use it as scratch.
-  void run_mixer(const MixerView& m, bool reverse, bool reuse_xz, Gate gate, int64_t rows, Workspace& ws,
+  void run_mixer(const MixerView& m, bool reverse, InProj in, Gate gate, int64_t rows, Workspace& ws,
                  float* conv_state, float* scan_state, kernels::MatF y, bool accumulate, ScanChunks chunks,
                  bool split_out = false, bool normed_dead = false);
   // The scan's inputs as run_mixer passes them for a tile of `rows` (no z, y, state or chunk states).
