@@ -1,7 +1,10 @@
-// The host-memory defaults of Backend's memory interface (the CPU and reference backends).
+// The host-memory defaults of Backend's memory interface (the CPU and reference backends), and
+// the tile arithmetic the backends' default_tile_rows share.
 #include "kernels/backend.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <cstring>
 
 #include "core/error.h"
@@ -54,6 +57,20 @@ void Backend::copy(void* dst, const void* src, size_t bytes) {
 
 void Backend::fill_zero(void* dst, size_t bytes) {
   if (bytes) std::memset(dst, 0, bytes);
+}
+
+int64_t even_tile_rows(int64_t record_len, int64_t max_rows) {
+  STRAND_ASSERT(record_len >= 0 && max_rows >= 1, "even_tile_rows: ", record_len, " rows in tiles of at most ", max_rows);
+  if (record_len <= max_rows) return std::max<int64_t>(record_len, 1);
+  const int64_t tiles = (record_len + max_rows - 1) / max_rows;
+  return (record_len + tiles - 1) / tiles;
+}
+
+int64_t tile_rows_in_memory(size_t free_bytes, size_t row_bytes) {
+  if (row_bytes == 0) return std::numeric_limits<int64_t>::max();
+  const double rows = kTileMemoryShare * static_cast<double>(free_bytes) / static_cast<double>(row_bytes);
+  return rows >= static_cast<double>(kMinTileRowsInMemory) ? static_cast<int64_t>(std::min(rows, 1e18))
+                                                            : kMinTileRowsInMemory;
 }
 
 }  // namespace strand::kernels

@@ -122,12 +122,25 @@ class Backend {
   // one stream per backend, so the model issues them from one thread).
   virtual bool concurrent_calls() const { return true; }
   // Positions per tile that suit this backend for a record of `record_len` rows (0: short or
-  // unknown) when the caller does not choose (results never depend on it).
-  virtual int64_t default_tile_rows(int64_t record_len) const {
-    (void)record_len;
+  // unknown) when the caller does not choose (results never depend on it beyond fp32
+  // rounding), for a model whose tile workspace takes `row_bytes` per row (0: unknown): a
+  // backend with its own memory keeps the tiles within what is free.
+  virtual int64_t default_tile_rows(int64_t record_len, size_t row_bytes) const {
+    (void)record_len, (void)row_bytes;
     return 1024;
   }
 };
+
+// Rows per tile of a record of `record_len` rows cut into the fewest tiles of at most `max_rows`
+// (>= 1), evened out: ceil(record_len / tiles), so no tile is much shorter than the others.
+int64_t even_tile_rows(int64_t record_len, int64_t max_rows);
+// The most tile rows, at `row_bytes` each, that take at most kTileMemoryShare of `free_bytes`
+// (the rest stays for scratch that grows later, the library's own and other records), and at
+// least kMinTileRowsInMemory (fewer cost a checkpoint sweep each for little memory: below that a
+// device is too small for the model, and the allocation says so).
+inline constexpr double kTileMemoryShare = 0.75;
+inline constexpr int64_t kMinTileRowsInMemory = 4096;
+int64_t tile_rows_in_memory(size_t free_bytes, size_t row_bytes);
 
 // An owning array of T in a backend's memory (move-only). The backend must outlive it.
 template <typename T>

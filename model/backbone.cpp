@@ -65,6 +65,17 @@ struct Backbone::Workspace {
   struct TileRows {
     Buffer normed, xz, xc, xdbl, y[2];
   };
+  // TileRows' widths: normed [T, d] (split: [T, 3 d], the TF32 parts and remainders), xz
+  // [T, 2 d_inner], xc [T, d_inner], xdbl [T, dt_rank + 2 N], y[0] [T, d_inner], y[1] (a
+  // second output) [T, d_inner] or none.
+  struct Columns {
+    int64_t normed = 0, xz = 0, xc = 0, xdbl = 0, y[2] = {0, 0};
+    int64_t total() const { return normed + xz + xc + xdbl + y[0] + y[1]; }
+  };
+  static Columns columns(const ModelConfig& c, bool second_output, bool split) {
+    const int64_t d = c.d_model, di = c.mixer.d_inner();
+    return {split ? 3 * d : d, 2 * di, di, c.mixer.dt_rank + 2 * c.mixer.d_state, {di, second_output ? di : 0}};
+  }
   std::shared_ptr<TileRows> buf;
   Buffer own_out;  // [T, d] when `buf` is shared
   Buffer conv_state[2], scan_state[2];
@@ -99,13 +110,14 @@ struct Backbone::Workspace {
     if (shared) {
       buf = std::move(shared);
     } else {
+      const Columns cols = columns(c, second_output, split);
       buf = std::make_shared<TileRows>();
-      buf->normed = rows(split ? 3 * d : d);
-      buf->xz = rows(2 * di);
-      buf->xc = rows(di);
-      buf->xdbl = rows(c.mixer.dt_rank + 2 * n);
-      buf->y[0] = rows(di);
-      if (second_output) buf->y[1] = rows(di);
+      buf->normed = rows(cols.normed);
+      buf->xz = rows(cols.xz);
+      buf->xc = rows(cols.xc);
+      buf->xdbl = rows(cols.xdbl);
+      buf->y[0] = rows(cols.y[0]);
+      if (cols.y[1] > 0) buf->y[1] = rows(cols.y[1]);
     }
     STRAND_ASSERT(split ? di >= d : 2 * di >= d, "d_inner ", di, " too small for O: d_model ", d);
     conv_size = di * (k - 1);
@@ -218,7 +230,24 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
   split_out_ = backend_.takes_split_activations() && config_.mixer.d_inner() >= d;
   for (const LayerPlan& layer : layers_)
     for (const HalfPlan& half : layer.halves) split_out_ = split_out_ && (half.passes == 1 || half.summed_out_proj);
+  for (const LayerPlan& layer : layers_)
+    for (const HalfPlan& half : layer.halves) second_output_ |= half.passes == 2 && !half.summed_out_proj;
   place_weights();
+}
+
+size_t Backbone::tile_row_bytes() const {
+  // As forward() allocates: one set of tile matrices per half, or one for all halves that run
+  // in turn, each half then with its own O [T, d]; plus d_inner floats for the backend's own
+  // scratch of a tile (the CUDA scan's dt where the model lends it none).
+  const auto halves = static_cast<int64_t>(layers_.empty() ? 1 : layers_.front().halves.size());
+  const bool share = !backend_.concurrent_calls() && halves > 1;
+  const int64_t tile = Workspace::columns(config_, second_output_, split_out_).total();
+  const int64_t floats = (share ? tile + halves * config_.d_model : halves * tile) + config_.mixer.d_inner();
+  return static_cast<size_t>(floats) * sizeof(float);
+}
+
+int64_t Backbone::default_tile_rows(int64_t record_len) const {
+  return backend_.default_tile_rows(record_len, tile_row_bytes());
 }
 
 const float* Backbone::resident(const float* host, size_t count) {
@@ -400,7 +429,7 @@ void Backbone::run_batch(std::span<const int32_t> ids, int64_t seq_len, MatF out
   const int64_t out_rows = keep.empty() ? total : static_cast<int64_t>(keep.size());
   STRAND_ASSERT(out.rows == out_rows && out.cols == hidden_width(), "run_batch: output is [", out.rows, ", ", out.cols,
                 "], expected [", out_rows, ", ", hidden_width(), "]");
-  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(0);
+  const int64_t tile_rows = options.tile_rows > 0 ? options.tile_rows : default_tile_rows(0);
   const int64_t group = std::max<int64_t>(1, tile_rows / seq_len) * seq_len;
   std::vector<int32_t> local;  // the kept rows of one group, as its own row indices
   std::vector<int64_t> out_row;
@@ -497,13 +526,10 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
   const size_t blocks = final ? layers_.size() : static_cast<size_t>(options.layer);
   const int64_t tile_rows =
       batch_seq_len > 0 ? len
-                        : std::min(options.tile_rows > 0 ? options.tile_rows : backend_.default_tile_rows(len), len);
+                        : std::min(options.tile_rows > 0 ? options.tile_rows : default_tile_rows(len), len);
   std::vector<Workspace> own;
   std::vector<Workspace>& ws = cache ? batch_cache_->ws : own;
   if (blocks > 0) {
-    bool second_output = false;
-    for (const LayerPlan& layer : layers_)
-      for (const HalfPlan& half : layer.halves) second_output |= half.passes == 2 && !half.summed_out_proj;
     if (cache && batch_cache_->ws_rows < tile_rows) {
       ws.clear();  // freed before the larger ones are allocated
       batch_cache_->ws_rows = tile_rows;
@@ -514,7 +540,7 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
       const bool share = !backend_.concurrent_calls() && halves > 1;
       const int64_t ws_rows = cache ? batch_cache_->ws_rows : tile_rows;
       for (size_t i = 0; i < halves; ++i) {
-        ws.emplace_back(backend_, ws_rows, config_, second_output, split_out_,
+        ws.emplace_back(backend_, ws_rows, config_, second_output_, split_out_,
                         share && i > 0 ? ws.front().buf : nullptr);
         if (share) ws.back().keep_own_out(backend_, ws_rows, config_.d_model);
       }
@@ -993,7 +1019,7 @@ void Backbone::finish_tile(const LayerPlan& layer, MatF r, std::vector<Workspace
 FlopCount Backbone::executed_flops_per_base(int64_t len, int64_t tile_rows) const {
   const MixerFlops m = mixer_flops(config_);
   // The checkpoint sweep covers every tile but the first.
-  const int64_t rows = std::min(tile_rows > 0 ? tile_rows : backend_.default_tile_rows(len), std::max<int64_t>(len, 1));
+  const int64_t rows = std::min(tile_rows > 0 ? tile_rows : default_tile_rows(len), std::max<int64_t>(len, 1));
   const int64_t tiles = (std::max<int64_t>(len, 1) + rows - 1) / rows;
   const double swept = static_cast<double>(tiles - 1) / static_cast<double>(tiles);
   const double d = config_.d_model;

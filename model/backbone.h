@@ -73,8 +73,11 @@ class Backbone {
   int vocab_size() const { return config_.vocab_size; }
   const ModelConfig& config() const { return config_; }
   // Rows per tile when ForwardOptions::tile_rows is 0 (the backend's choice) for a record of
-  // `record_len` rows (0: short or unknown).
-  int64_t default_tile_rows(int64_t record_len = 0) const { return backend_.default_tile_rows(record_len); }
+  // `record_len` rows (0: short or unknown), given this model's tile workspace per row.
+  int64_t default_tile_rows(int64_t record_len = 0) const;
+  // Device memory a tile takes per row: the tile matrices of every strand half, plus an
+  // allowance for the backend's own scratch.
+  size_t tile_row_bytes() const;
 
   // Final hidden states of one record ([L, hidden_width], the reference's last_hidden_state):
   // out must be [ids.size(), hidden_width] (any ld), in host memory, whatever the backend (a
@@ -296,6 +299,8 @@ class Backbone {
   // The last scan of each half writes its output split for out_proj (takes_split_activations;
   // Workspace).
   bool split_out_ = false;
+  // Some half runs two mixers whose outputs go through out_proj apart (Workspace::TileRows::y[1]).
+  bool second_output_ = false;
 };
 
 }  // namespace strand::model

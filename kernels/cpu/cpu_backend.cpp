@@ -22,7 +22,7 @@ class CpuBackend final : public Backend {
   void flip(const FlipParams& p) override { cpu::flip(p); }
   // 512 rows per thread of the caller's arena, within [1024, 8192]: measured, 1024 was the
   // fastest on 2 threads and 8192 on 16 (one layer of the Caduceus-PS 131k shape at 1 Mb).
-  int64_t default_tile_rows(int64_t /*record_len*/) const override {
+  int64_t default_tile_rows(int64_t /*record_len*/, size_t /*row_bytes*/) const override {
     return std::clamp<int64_t>(512 * tbb::this_task_arena::max_concurrency(), 1024, 8192);
   }
 };

@@ -24,6 +24,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <string>
 #include <tuple>
@@ -60,6 +61,25 @@ Backend& reference() {
 Backend& cpu() {
   static const std::unique_ptr<Backend> backend = make_cpu_backend();
   return *backend;
+}
+
+// The tile arithmetic every backend's default_tile_rows uses (backend.h).
+TEST(TileRows, FewestTilesEvenedOutWithinMemory) {
+  EXPECT_EQ(even_tile_rows(0, 100), 1);
+  EXPECT_EQ(even_tile_rows(100, 100), 100);
+  EXPECT_EQ(even_tile_rows(101, 100), 51);
+  EXPECT_EQ(even_tile_rows(1000000, 393216), 333334);
+  EXPECT_EQ(even_tile_rows(1000000, 1), 1);
+  // 8 GiB free at 14 KiB a row: 3/4 of it is 449,389 rows; 2 GiB: 112,347.
+  EXPECT_EQ(tile_rows_in_memory(size_t(8) << 30, 14 * 1024), 449389);
+  EXPECT_EQ(tile_rows_in_memory(size_t(2) << 30, 14 * 1024), 112347);
+  EXPECT_EQ(even_tile_rows(1000000, tile_rows_in_memory(size_t(2) << 30, 14 * 1024)), 111112);  // 9 tiles
+  EXPECT_EQ(tile_rows_in_memory(size_t(1) << 20, 14 * 1024), kMinTileRowsInMemory);
+  EXPECT_EQ(tile_rows_in_memory(0, 14 * 1024), kMinTileRowsInMemory);
+  EXPECT_EQ(tile_rows_in_memory(size_t(1) << 30, 0), std::numeric_limits<int64_t>::max());
+  // The CPU backend's choice does not depend on memory.
+  const auto cpu = make_cpu_backend();
+  EXPECT_EQ(cpu->default_tile_rows(1000000, 0), cpu->default_tile_rows(1000000, size_t(1) << 40));
 }
 
 TEST(FastExp, WithinTwoUlpOfStdExp) {

@@ -143,15 +143,24 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
   EXPECT_EQ(be.name(), "cuda:0");
   EXPECT_FALSE(be.host_memory());
   EXPECT_FALSE(be.concurrent_calls());
-  EXPECT_EQ(be.default_tile_rows(0), 65536);
+  EXPECT_EQ(be.default_tile_rows(0, 0), 65536);
   EXPECT_FALSE(be.takes_split_activations());  // fp32
   EXPECT_TRUE(gpu_in(GemmPrecision::kTf32x3).takes_split_activations());
   EXPECT_FALSE(gpu_in(GemmPrecision::kTf32).takes_split_activations());
-  EXPECT_EQ(be.default_tile_rows(65536), 65536);
-  EXPECT_EQ(be.default_tile_rows(131072), 131072);  // one tile
-  EXPECT_EQ(be.default_tile_rows(393216), 393216);
-  EXPECT_EQ(be.default_tile_rows(393217), 196609);  // the fewest tiles of at most 393,216, evened out
-  EXPECT_EQ(be.default_tile_rows(1000000), 333334);
+  EXPECT_EQ(be.default_tile_rows(65536, 0), 65536);
+  EXPECT_EQ(be.default_tile_rows(131072, 0), 131072);  // one tile
+  EXPECT_EQ(be.default_tile_rows(393216, 0), 393216);
+  EXPECT_EQ(be.default_tile_rows(393217, 0), 196609);  // the fewest tiles of at most 393,216, evened out
+  EXPECT_EQ(be.default_tile_rows(1000000, 0), 333334);
+  // With the model's bytes per row the tiles stay within the free memory: ~14 KB a row fits
+  // 393,216 rows on a GPU of 40 GB (mostly free: the test machine's); a row as large as the
+  // whole memory gets the smallest tiles.
+  const uint64_t total_bytes = kernels::cuda_devices().front().total_memory_bytes;
+  if (total_bytes > (uint64_t(40) << 30)) {
+    EXPECT_EQ(be.default_tile_rows(1000000, 14 * 1024), 333334);
+  }
+  EXPECT_EQ(be.default_tile_rows(1000000, total_bytes), even_tile_rows(1000000, kMinTileRowsInMemory));
+  EXPECT_EQ(be.default_tile_rows(0, total_bytes), kMinTileRowsInMemory);
   EXPECT_EQ(be.allocate(0), nullptr);
   be.deallocate(nullptr);
 
@@ -801,7 +810,9 @@ bool check_scan(std::mt19937& rng, int64_t seqs, int64_t len, int64_t dim, int64
       }
     }
     EXPECT_EQ(outside, 0) << "the scan wrote outside the lent columns";
-    if (gpu().scan_chunk_state_floats(q) > 0) EXPECT_EQ(inside, lent_after.rows * dim) << "dt not kept in the lent memory";
+    if (gpu().scan_chunk_state_floats(q) > 0) {
+      EXPECT_EQ(inside, lent_after.rows * dim) << "dt not kept in the lent memory";
+    }
   }
 
   // State only (y empty): the same h_out, bitwise, and y untouched.

@@ -146,7 +146,9 @@ class ChunkStatesProbe final : public kernels::Backend {
   GemmPrecision gemm_precision() const override { return inner_.gemm_precision(); }
   bool takes_split_activations() const override { return inner_.takes_split_activations(); }
   bool concurrent_calls() const override { return inner_.concurrent_calls(); }
-  int64_t default_tile_rows(int64_t record_len) const override { return inner_.default_tile_rows(record_len); }
+  int64_t default_tile_rows(int64_t record_len, size_t row_bytes) const override {
+    return inner_.default_tile_rows(record_len, row_bytes);
+  }
 
  private:
   kernels::Backend& inner_;

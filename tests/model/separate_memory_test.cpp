@@ -33,7 +33,7 @@ class SeparateMemoryBackend final : public kernels::Backend {
   std::string name() const override { return "separate-memory"; }
   bool host_memory() const override { return false; }
   bool concurrent_calls() const override { return false; }
-  int64_t default_tile_rows(int64_t /*record_len*/) const override { return 100; }
+  int64_t default_tile_rows(int64_t /*record_len*/, size_t /*row_bytes*/) const override { return 100; }
 
   void* allocate(size_t bytes) override {
     if (bytes == 0) return nullptr;
