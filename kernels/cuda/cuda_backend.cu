@@ -236,8 +236,11 @@ class CudaBackend final : public Backend {
   // own scratch); 131 kb in one tile 0.136 s (2.0 GB) against 0.182 s (0.92 GB) in three and
   // 0.186 s (0.79 GB) in four.
   // On a device with less free memory than that takes (a GPU of 8-24 GB, or one shared with
-  // other work) the tiles shrink to what fits (tile_rows_in_memory), in more tiles.
+  // other work) a longer record's tiles shrink to what fits (tile_rows_in_memory), in more
+  // tiles. Batches and records of up to kTileRows rows (~1 GB) keep theirs: a batch's group size
+  // must not follow the free memory, which its own cached workspace lowers after the first call.
   int64_t default_tile_rows(int64_t record_len, size_t row_bytes) const override {
+    if (record_len <= kTileRows) return kTileRows;
     int64_t most = kLongTileRows;
     if (row_bytes > 0) {
       activate();
@@ -245,7 +248,6 @@ class CudaBackend final : public Backend {
       STRAND_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
       most = std::min(most, tile_rows_in_memory(free_bytes, row_bytes));
     }
-    if (record_len <= kTileRows) return std::min(kTileRows, most);
     return even_tile_rows(record_len, most);
   }
 

@@ -160,7 +160,7 @@ TEST(CudaBackend, DeviceMemoryRoundtrip) {
     EXPECT_EQ(be.default_tile_rows(1000000, 14 * 1024), 333334);
   }
   EXPECT_EQ(be.default_tile_rows(1000000, total_bytes), even_tile_rows(1000000, kMinTileRowsInMemory));
-  EXPECT_EQ(be.default_tile_rows(0, total_bytes), kMinTileRowsInMemory);
+  EXPECT_EQ(be.default_tile_rows(0, total_bytes), 65536);  // batches keep their groups
   EXPECT_EQ(be.allocate(0), nullptr);
   be.deallocate(nullptr);
 
