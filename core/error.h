@@ -29,6 +29,18 @@ template <typename... Args>
   throw Error(cat(std::forward<Args>(args)...));
 }
 
+// Runs f() and returns what it returns; a strand::Error out of it is thrown again with `context`
+// in front ("record 'chr1' (4641652 bases): <what>"), for errors raised where the record (or
+// file) being worked on is not known, such as running out of device memory in the model.
+template <typename F>
+decltype(auto) with_context(const std::string& context, F&& f) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const Error& e) {
+    throw Error(cat(context, ": ", e.what()));
+  }
+}
+
 [[noreturn]] void assert_failed(const char* expr, const char* file, int line, const std::string& msg);
 
 }  // namespace strand

@@ -236,14 +236,18 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
                   // is held, so the host does not hold [L, 2d] (1.5 KB per base) for a PS model
                   // (a reverse-complement pass still needs the whole record's).
                   const BackbonePool::Lease backbone = backbones->acquire();
-                  probs = head_probabilities(head, *backbone, genomics::tokenize(seq), o.tiling);
+                  probs = with_context(record_context(item->rec), [&] {
+                    return head_probabilities(head, *backbone, genomics::tokenize(seq), o.tiling);
+                  });
                 } else if (backbones) {
                   // A short one: its features out, the model released, then the head, so that the
                   // next record's model pass overlaps this one's head.
                   std::vector<float> pairs;
                   {
                     const BackbonePool::Lease backbone = backbones->acquire();
-                    pairs = head_feature_pairs(*backbone, genomics::tokenize(seq), o.tiling);
+                    pairs = with_context(record_context(item->rec), [&] {
+                      return head_feature_pairs(*backbone, genomics::tokenize(seq), o.tiling);
+                    });
                   }
                   probs = head.predict(pairs, len);
                 } else {

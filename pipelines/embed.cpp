@@ -134,8 +134,11 @@ void run_embed(const EmbedOptions& o) {
                 if (ids.empty()) return item;  // written as skipped
                 const BackbonePool::Lease leased = backbones.acquire();  // one GPU per record in flight
                 int64_t width = leased->hidden_width();
-                std::vector<float> h = record_hidden_states(*leased, ids, o.tiling, fwd);
-                if (o.rc == RcMode::kAverage) h = rc_average(*leased, ids, std::move(h), o, fwd, width);
+                std::vector<float> h = with_context(record_context(item->rec), [&] {
+                  std::vector<float> states = record_hidden_states(*leased, ids, o.tiling, fwd);
+                  if (o.rc == RcMode::kAverage) states = rc_average(*leased, ids, std::move(states), o, fwd, width);
+                  return states;
+                });
                 item->width = width;
                 if (o.pool == Pooling::kMean) {
                   std::vector<double> sum(static_cast<size_t>(width), 0.0);

@@ -100,19 +100,21 @@ LoglikSummary run_loglik(const LoglikOptions& o) {
                 const BackbonePool::Lease backbone = backbones.acquire();
                 // -log2 p per base: the forward strand's, then averaged with the reverse strand's
                 // prediction of the same base (from its right-hand context).
-                item->loglik = stream_loglik(
-                    *backbone, ids, 0, !track ? std::function<void(int64_t, double)>() : [&](int64_t t, double lp) {
-                      item->track[static_cast<size_t>(t)] = static_cast<float>(-lp / kLn2);
-                    });
-                if (o.both_strands) {
-                  const std::vector<int32_t> rc = genomics::reverse_complement_tokens(ids);
-                  item->loglik_rc = stream_loglik(
-                      *backbone, rc, 0, !track ? std::function<void(int64_t, double)>() : [&](int64_t t, double lp) {
-                        float& v = item->track[static_cast<size_t>(len - 1 - t)];
-                        const auto bits = static_cast<float>(-lp / kLn2);
-                        v = std::isnan(v) ? bits : 0.5f * (v + bits);
+                with_context(record_context(item->rec), [&] {
+                  item->loglik = stream_loglik(
+                      *backbone, ids, 0, !track ? std::function<void(int64_t, double)>() : [&](int64_t t, double lp) {
+                        item->track[static_cast<size_t>(t)] = static_cast<float>(-lp / kLn2);
                       });
-                }
+                  if (o.both_strands) {
+                    const std::vector<int32_t> rc = genomics::reverse_complement_tokens(ids);
+                    item->loglik_rc = stream_loglik(
+                        *backbone, rc, 0, !track ? std::function<void(int64_t, double)>() : [&](int64_t t, double lp) {
+                          float& v = item->track[static_cast<size_t>(len - 1 - t)];
+                          const auto bits = static_cast<float>(-lp / kLn2);
+                          v = std::isnan(v) ? bits : 0.5f * (v + bits);
+                        });
+                  }
+                });
                 return item;
               }) &
           tbb::make_filter<std::shared_ptr<Item>, void>(

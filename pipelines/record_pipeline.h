@@ -1,12 +1,14 @@
-// Pieces shared by the per-record TBB pipelines (embed, loglik): the serial reading stage and
-// how many items may be in flight.
+// Pieces shared by the per-record TBB pipelines (embed, loglik, annotate): the serial reading
+// stage, how many items may be in flight, and how errors name the record.
 #pragma once
 
 #include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
 #include <memory>
+#include <string>
 
+#include "core/error.h"
 #include "genomics/sequence_source.h"
 
 namespace strand::pipelines {
@@ -27,6 +29,11 @@ auto read_records(genomics::SequenceSources& source) {
                                                          fc.stop();
                                                          return nullptr;
                                                        });
+}
+
+// How an error names the record a pipeline was working on: "record 'NAME' (N bases)".
+inline std::string record_context(const genomics::SeqRecord& rec) {
+  return cat("record '", rec.name, "' (", rec.seq.size(), " bases)");
 }
 
 }  // namespace strand::pipelines

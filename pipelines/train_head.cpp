@@ -184,17 +184,19 @@ HeadMetrics run_train_head(const TrainHeadOptions& o) {
                 // The features a piece at a time, sampled in row order as they come (the host
                 // holds a piece of the contig's features, not all of them).
                 const BackbonePool::Lease backbone = backbones.acquire();
-                head_feature_pieces(
-                    *backbone, genomics::tokenize(c.seq), {}, [&](int64_t row0, int64_t rows, const float* pairs) {
-                      for (int64_t i = 0; i < rows; ++i) {
-                        const int64_t p = row0 + i;
-                        const double r = u(rng);
-                        if (lab[static_cast<size_t>(p)] < 0) continue;
-                        const bool held = p >= split[job->index].holdout_beg0 && p < split[job->index].holdout_end0;
-                        if (r < (held ? eval_rate : train_rate))
-                          (held ? job->eval : job->train).append(pairs + i * pair_width, lab[static_cast<size_t>(p)]);
-                      }
-                    });
+                with_context(cat(c.source, ": contig '", c.name, "' (", c.seq.size(), " bases)"), [&] {
+                  head_feature_pieces(
+                      *backbone, genomics::tokenize(c.seq), {}, [&](int64_t row0, int64_t rows, const float* pairs) {
+                        for (int64_t i = 0; i < rows; ++i) {
+                          const int64_t p = row0 + i;
+                          const double r = u(rng);
+                          if (lab[static_cast<size_t>(p)] < 0) continue;
+                          const bool held = p >= split[job->index].holdout_beg0 && p < split[job->index].holdout_end0;
+                          if (r < (held ? eval_rate : train_rate))
+                            (held ? job->eval : job->train).append(pairs + i * pair_width, lab[static_cast<size_t>(p)]);
+                        }
+                      });
+                });
                 return job;
               }) &
           tbb::make_filter<std::shared_ptr<ContigJob>, void>(tbb::filter_mode::serial_in_order,
