@@ -65,6 +65,13 @@ class Backend {
   // Whether ScanParams::y_small / LinearParams::x_small may be passed (the CUDA backend in
   // tf32x3: out_proj then reads the scan's output already split for the tensor cores).
   virtual bool takes_split_activations() const { return false; }
+  // Bytes per row of the copy `linear` makes of an input [rows, cols] that it is not given in
+  // its tensor cores' layout (CUDA: split in three for tf32x3, 12 bytes an element; bf16, 2),
+  // kept in the backend's scratch: the model counts it in its tile memory.
+  virtual size_t gemm_input_copy_bytes(int64_t cols) const {
+    (void)cols;
+    return 0;
+  }
   virtual void add_rms_norm(const AddRmsNormParams& p) = 0;
   virtual void embedding(const EmbeddingParams& p) = 0;
   virtual void elementwise(const ElementwiseParams& p) = 0;

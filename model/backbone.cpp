@@ -237,13 +237,15 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
 
 size_t Backbone::tile_row_bytes() const {
   // As forward() allocates: one set of tile matrices per half, or one for all halves that run
-  // in turn, each half then with its own O [T, d]; plus d_inner floats for the backend's own
-  // scratch of a tile (the CUDA scan's dt where the model lends it none).
+  // in turn, each half then with its own O [T, d]. Plus the backend's own scratch of a tile: d_inner
+  // floats (the CUDA scan's dt, counted even where the model lends it memory) and, unless the
+  // projections take their inputs split already, the copy a GEMM makes of its widest input.
   const auto halves = static_cast<int64_t>(layers_.empty() ? 1 : layers_.front().halves.size());
   const bool share = !backend_.concurrent_calls() && halves > 1;
+  const int64_t d = config_.d_model, di = config_.mixer.d_inner();
   const int64_t tile = Workspace::columns(config_, second_output_, split_out_).total();
-  const int64_t floats = (share ? tile + halves * config_.d_model : halves * tile) + config_.mixer.d_inner();
-  return static_cast<size_t>(floats) * sizeof(float);
+  const int64_t floats = (share ? tile + halves * d : halves * tile) + di;
+  return static_cast<size_t>(floats) * sizeof(float) + (split_out_ ? 0 : backend_.gemm_input_copy_bytes(std::max(d, di)));
 }
 
 int64_t Backbone::default_tile_rows(int64_t record_len) const {

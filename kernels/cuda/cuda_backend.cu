@@ -78,6 +78,13 @@ class CudaBackend final : public Backend {
   GemmPrecision gemm_precision() const override { return precision_; }
   // tf32x3: the scan writes y split and out_proj multiplies it as is (gemm.cu).
   bool takes_split_activations() const override { return precision_ == GemmPrecision::kTf32x3; }
+  // gemm.cu's split_tf32 and to_bf16 copies (Workspace::kGemmX).
+  size_t gemm_input_copy_bytes(int64_t cols) const override {
+    const auto n = static_cast<size_t>(cols);
+    return precision_ == GemmPrecision::kTf32x3 ? 3 * sizeof(float) * n
+           : precision_ == GemmPrecision::kBf16 ? 2 * n
+                                                : 0;
+  }
 
   // Each op: enqueued on the stream; with STRAND_CUDA_PROFILE on, timed under kind() (a name
   // built only then). The ops with scratch then note it in the memory use.
@@ -246,6 +253,9 @@ class CudaBackend final : public Backend {
       activate();
       size_t free_bytes = 0, total_bytes = 0;
       STRAND_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+      // The scratch this backend keeps from earlier calls is free for this one (row_bytes counts
+      // it): without it, a second record of a run would get smaller tiles than the first.
+      free_bytes += workspace_->bytes();
       most = std::min(most, tile_rows_in_memory(free_bytes, row_bytes));
     }
     return even_tile_rows(record_len, most);

@@ -262,6 +262,28 @@ void check_linear(std::mt19937& rng, int64_t m, int64_t k, int64_t n, bool strid
   EXPECT_TRUE(got.padding_intact());
 }
 
+// Backend::gemm_input_copy_bytes (the model counts it in its tile memory) is what a projection's
+// copy of its input takes: on a fresh backend one linear call's scratch is that copy of x [M, K]
+// plus the same of w [N, K], nothing more.
+TEST(CudaLinear, InputCopyIsWhatTheScratchTakes) {
+  if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
+  std::mt19937 rng(12);
+  const int64_t m = 4096, k = 256, n = 512;
+  Buffer x(m, k, k), w(n, k, k), y(m, n, n);
+  fill_normal(rng, x);
+  fill_normal(rng, w, 0.0f, 0.1f);
+  const DeviceMat dx(x), dw(w), dy(y);
+  for (const GemmPrecision precision : {GemmPrecision::kFp32, GemmPrecision::kTf32x3, GemmPrecision::kBf16}) {
+    SCOPED_TRACE(to_string(precision));
+    const auto be = make_cuda_backend(0, precision);
+    const size_t before = be->memory_use().current_bytes;
+    be->linear({dx.cview(), dw.cview(), nullptr, dy.view()});
+    be->synchronize();
+    EXPECT_EQ(be->memory_use().current_bytes - before, static_cast<size_t>(m + n) * be->gemm_input_copy_bytes(k));
+  }
+  EXPECT_EQ(gpu_in(GemmPrecision::kTf32x3).gemm_input_copy_bytes(k), static_cast<size_t>(12 * k));
+}
+
 TEST(CudaLinear, MatchesCpu) {
   if (kernels::cuda_devices().empty()) GTEST_SKIP() << "no CUDA device";
   std::mt19937 rng(10);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -40,13 +41,18 @@ class SeparateMemoryBackend final : public kernels::Backend {
     auto* block = new float[(bytes + 3) / 4];
     std::fill_n(block, (bytes + 3) / 4, std::numeric_limits<float>::quiet_NaN());
     blocks_[reinterpret_cast<const char*>(block)] = bytes;
+    current_bytes_ += bytes;
+    peak_bytes_ = std::max(peak_bytes_, current_bytes_);
     return block;
   }
   void deallocate(void* ptr) noexcept override {
     if (!ptr) return;
-    blocks_.erase(static_cast<const char*>(ptr));
+    const auto it = blocks_.find(static_cast<const char*>(ptr));
+    if (it != blocks_.end()) current_bytes_ -= it->second, blocks_.erase(it);
     delete[] static_cast<float*>(ptr);
   }
+  MemoryUse memory_use() const override { return {current_bytes_, peak_bytes_}; }
+  void reset_peak() override { peak_bytes_ = current_bytes_; }
   void upload(void* dst, const void* host_src, size_t bytes) override {
     expect_owned(dst, bytes, "upload destination");
     std::memcpy(dst, host_src, bytes);
@@ -119,6 +125,7 @@ class SeparateMemoryBackend final : public kernels::Backend {
 
   std::unique_ptr<kernels::Backend> cpu_ = kernels::make_cpu_backend();
   std::map<const char*, size_t> blocks_;
+  size_t current_bytes_ = 0, peak_bytes_ = 0;
   std::thread::id owner_ = std::this_thread::get_id();
 };
 
@@ -165,6 +172,35 @@ TEST(SeparateMemory, ForwardPassEqualsTheHostBackendBitwise) {
       }
     }
     EXPECT_EQ(pair.separate.calls_from_other_threads, 0);
+  }
+}
+
+// Backbone::tile_row_bytes, what default tile sizes are fitted into free device memory by,
+// against what a record's pass allocates per tile row: two passes over one record in two tiles
+// of different sizes differ in their peak by exactly (difference in rows) x the tile's bytes per
+// row, which tile_row_bytes covers (this backend keeps no scratch: the allowance for one,
+// d_inner floats, is the whole gap).
+TEST(SeparateMemory, TileRowBytesCoverWhatATileAllocates) {
+  const auto models = test::golden_models();
+  ASSERT_FALSE(models.empty()) << "no golden models in data/golden";
+  std::vector<int32_t> ids(1000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = 6 + static_cast<int32_t>(i % 5);
+  const int64_t len = static_cast<int64_t>(ids.size());
+  for (const std::string& name : models) {
+    SCOPED_TRACE(name);
+    BackbonePair pair(name);
+    const int64_t width = pair.on_device.hidden_width();
+    std::vector<float> out(static_cast<size_t>(len * width));
+    const auto peak_with = [&](int64_t tile_rows) {
+      pair.separate.reset_peak();
+      pair.on_device.run(ids, kernels::MatF(out.data(), len, width), {.tile_rows = tile_rows});
+      return pair.separate.memory_use().peak_bytes;
+    };
+    const size_t small = peak_with(500), large = peak_with(600);  // two tiles each
+    const size_t per_row = (large - small) / 100;
+    EXPECT_EQ(large - small, per_row * 100);
+    const size_t allowance = sizeof(float) * static_cast<size_t>(pair.weights.config.mixer.d_inner());
+    EXPECT_EQ(pair.on_device.tile_row_bytes(), per_row + allowance);
   }
 }
 
