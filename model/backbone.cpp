@@ -228,11 +228,17 @@ Backbone::Backbone(const ModelWeights& weights, kernels::Backend& backend)
   // The split output needs one out_proj per half (its input is the last scan's output alone)
   // and O to fit y[0].
   split_out_ = backend_.takes_split_activations() && config_.mixer.d_inner() >= d;
-  for (const LayerPlan& layer : layers_)
-    for (const HalfPlan& half : layer.halves) split_out_ = split_out_ && (half.passes == 1 || half.summed_out_proj);
-  for (const LayerPlan& layer : layers_)
-    for (const HalfPlan& half : layer.halves) second_output_ |= half.passes == 2 && !half.summed_out_proj;
+  for (const LayerPlan& layer : layers_) {
+    for (const HalfPlan& half : layer.halves) {
+      split_out_ = split_out_ && (half.passes == 1 || half.summed_out_proj);
+      second_output_ |= half.passes == 2 && !half.summed_out_proj;
+    }
+  }
   place_weights();
+}
+
+bool Backbone::halves_share_tile_matrices() const {
+  return !backend_.concurrent_calls() && !layers_.empty() && layers_.front().halves.size() > 1;
 }
 
 size_t Backbone::tile_row_bytes() const {
@@ -241,7 +247,7 @@ size_t Backbone::tile_row_bytes() const {
   // floats (the CUDA scan's dt, counted even where the model lends it memory) and, unless the
   // projections take their inputs split already, the copy a GEMM makes of its widest input.
   const auto halves = static_cast<int64_t>(layers_.empty() ? 1 : layers_.front().halves.size());
-  const bool share = !backend_.concurrent_calls() && halves > 1;
+  const bool share = halves_share_tile_matrices();
   const int64_t d = config_.d_model, di = config_.mixer.d_inner();
   const int64_t tile = Workspace::columns(config_, second_output_, split_out_).total();
   const int64_t floats = (share ? tile + halves * d : halves * tile) + di;
@@ -539,7 +545,7 @@ void Backbone::forward(std::span<const int32_t> ids, MatF out, const ForwardOpti
     if (ws.empty()) {
       // Halves run one after the other: one set of tile matrices for all.
       const size_t halves = layers_.front().halves.size();
-      const bool share = !backend_.concurrent_calls() && halves > 1;
+      const bool share = halves_share_tile_matrices();
       const int64_t ws_rows = cache ? batch_cache_->ws_rows : tile_rows;
       for (size_t i = 0; i < halves; ++i) {
         ws.emplace_back(backend_, ws_rows, config_, second_output_, split_out_,

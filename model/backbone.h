@@ -272,6 +272,9 @@ class Backbone {
                  bool split_out = false, bool normed_dead = false);
   // The scan's inputs as run_mixer passes them for a tile of `rows` (no z, y, state or chunk states).
   kernels::ScanParams mixer_scan(const MixerView& m, bool reverse, int64_t rows, const Workspace& ws) const;
+  // Whether a PS model's halves, run one after the other on this backend, share one set of tile
+  // matrices (each with its own O): forward() allocates so, tile_row_bytes() counts so.
+  bool halves_share_tile_matrices() const;
   void finish_tile(const LayerPlan& layer, kernels::MatF r_tile, std::vector<Workspace>& ws, Epilogue epilogue);
   MixerView view_of(const MixerWeights& m, bool reversed_half, int layer, int direction);
 
