@@ -399,9 +399,12 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
     const size_t ra = contig_rank.at(contig_of(*a)), rb = contig_rank.at(contig_of(*b));
     return ra != rb ? ra < rb : a->rec.beg0 < b->rec.beg0;
   });
-  for (size_t col = 0; col < track_outs.size(); ++col) {
+  // One file per class, each with its own writer: written side by side (compressing a genome's
+  // bigWig takes seconds per class, so one after another a whole genome's tracks took longer than its gene calls).
+  const std::vector<std::string>& column_names = head.column_names();
+  tbb::parallel_for(size_t{0}, track_outs.size(), [&](size_t col) {
     AtomicOutput& out = *track_outs[col];
-    const std::string name = head.column_names()[col];
+    const std::string& name = column_names[col];
     std::unique_ptr<genomics::BigWigWriter> bw;
     std::unique_ptr<genomics::BedGraphWriter> bg;
     if (o.track_format == TrackFormat::kBigWig) bw = std::make_unique<genomics::BigWigWriter>(out, contigs);
@@ -417,7 +420,7 @@ AnnotateSummary run_annotate(const AnnotateOptions& o) {
     }
     if (bw) bw->close();
     else bg->close();
-  }
+  });
 
   for (auto& t : track_outs) t->commit();
   if (fna_out) fna_out->commit();

@@ -2,8 +2,11 @@
 
 #include <bigWig.h>
 #include <gtest/gtest.h>
+#include <oneapi/tbb/parallel_for.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <limits>
 #include <string>
@@ -77,6 +80,34 @@ TEST(BigWigWriter, RunsGapsAndContigsReadBackExactly) {
   // Runs merged: distinct neighbours stay separate, so chrB has 30000 - 30 intervals.
   EXPECT_EQ(intervals(r, "chrB", 30000).size(), 29970u);
   bwClose(r);
+}
+
+// `strand annotate --tracks` writes one file per class side by side: writers on several threads
+// must give the bytes one thread gives (libBigWig keeps no shared state between files).
+TEST(BigWigWriter, WritersOnSeveralThreadsGiveTheFilesOneThreadGives) {
+  test::TempDir dir;
+  constexpr size_t kFiles = 8;
+  const auto write = [&](const std::string& prefix, size_t f) {
+    std::vector<float> b(30000);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * (f + 3)) % 11) * 0.25f;
+    AtomicOutput out((dir / (prefix + std::to_string(f) + ".bw")).string());
+    BigWigWriter bw(out, kContigs);
+    bw.write_values("chrA", 0, std::vector<float>(1000, static_cast<float>(f)));
+    bw.write_values("chrB", 0, b);
+    bw.close();
+    out.commit();
+  };
+  for (size_t f = 0; f < kFiles; ++f) write("serial", f);
+  tbb::parallel_for(size_t{0}, kFiles, [&](size_t f) { write("parallel", f); });
+  const auto bytes = [&](const std::string& name) {
+    std::ifstream in(dir / name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  for (size_t f = 0; f < kFiles; ++f) {
+    const std::string serial = bytes("serial" + std::to_string(f) + ".bw");
+    EXPECT_GT(serial.size(), 1000u);
+    EXPECT_EQ(bytes("parallel" + std::to_string(f) + ".bw"), serial) << "file " << f;
+  }
 }
 
 TEST(BigWigWriter, OrderAndContigErrors) {
